@@ -1,0 +1,6 @@
+"""The library that the chapter's sections import.
+
+Import one framework module, e.g. ``from d2l import torch as d2l``; the
+framework-neutral parts live in ``d2l.core``, ``d2l.data`` and ``d2l.hpo``.
+"""
+__version__ = "0.1.0"
