@@ -1,0 +1,139 @@
+"""Framework-neutral helpers: hyperparameters, argument checks, plotting."""
+import inspect
+import os
+
+from matplotlib import pyplot as plt
+from matplotlib_inline import backend_inline
+
+__all__ = ['HyperParameters', 'ProgressBoard', 'check_positive', 'plot', 'plt',
+           'set_axes', 'set_figsize', 'use_svg_display']
+
+
+def check_positive(name, value):
+    """Raise a ValueError that names `name` unless `value` is positive."""
+    if isinstance(value, bool) or not value > 0:
+        raise ValueError(f'{name} must be positive, got {value!r}')
+
+
+class HyperParameters:
+    """Base class whose constructors can store their arguments."""
+    def save_hyperparameters(self, ignore=()):
+        """Store every argument of the calling `__init__` as an attribute."""
+        frame = inspect.currentframe().f_back
+        _, _, _, local_vars = inspect.getargvalues(frame)
+        self.hparams = {k: v for k, v in local_vars.items()
+                        if k not in set(ignore) | {'self'}
+                        and not k.startswith('_')}
+        for k, v in self.hparams.items():
+            setattr(self, k, v)
+
+
+def use_svg_display():
+    """Use the svg format to display a plot in Jupyter."""
+    backend_inline.set_matplotlib_formats('svg')
+
+
+def set_figsize(figsize=(3.5, 2.5)):
+    """Set the figure size for matplotlib."""
+    use_svg_display()
+    plt.rcParams['figure.figsize'] = figsize
+
+
+def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend):
+    """Set the labels, limits and scales of matplotlib axes."""
+    axes.set_xlabel(xlabel), axes.set_ylabel(ylabel)
+    axes.set_xscale(xscale), axes.set_yscale(yscale)
+    axes.set_xlim(xlim), axes.set_ylim(ylim)
+    if legend:
+        axes.legend(legend)
+    axes.grid()
+
+
+def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None,
+         ylim=None, xscale='linear', yscale='linear',
+         fmts=('-', 'm--', 'g-.', 'r:'), figsize=(3.5, 2.5), axes=None):
+    """Plot one or several curves; `X` and `Y` are lists or arrays."""
+    def has_one_axis(X):  # True if X (list or array) has one axis
+        return (hasattr(X, 'ndim') and X.ndim == 1 or isinstance(X, list)
+                and not hasattr(X[0], '__len__'))
+
+    if has_one_axis(X):
+        X = [X]
+    if Y is None:
+        X, Y = [[]] * len(X), X
+    elif has_one_axis(Y):
+        Y = [Y]
+    if len(X) != len(Y):
+        X = X * len(Y)
+    set_figsize(figsize)
+    if axes is None:
+        axes = plt.gca()
+    axes.cla()
+    for x, y, fmt in zip(X, Y, fmts):
+        axes.plot(x, y, fmt) if len(x) else axes.plot(y, fmt)
+    set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend)
+
+
+def _in_notebook():
+    """Whether this process is a Jupyter kernel, where a plot can be seen."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and 'IPKernelApp' in shell.config
+
+
+class ProgressBoard(HyperParameters):
+    """Plot data points in animation.
+
+    Points are always recorded in `data`; they are drawn only when
+    `display` is true, which by default means that this process is a
+    Jupyter kernel. A Syne Tune worker process therefore pays nothing for
+    drawing that nobody would see.
+    """
+    def __init__(self, xlabel=None, ylabel=None, xlim=None, ylim=None,
+                 xscale='linear', yscale='linear',
+                 ls=('-', '--', '-.', ':'), colors=('C0', 'C1', 'C2', 'C3'),
+                 fig=None, axes=None, figsize=(3.5, 2.5), display=None):
+        if display is None:
+            display = _in_notebook()
+        self.save_hyperparameters()
+        self.data, self._raw = {}, {}
+
+    def draw(self, x, y, label, every_n=1):
+        """Add the point (x, y) to curve `label`, averaging every_n points."""
+        raw = self._raw.setdefault(label, [])
+        raw.append((x, float(y)))
+        if len(raw) < every_n:
+            return
+        xs, ys = zip(*raw)
+        self.data.setdefault(label, []).append(
+            (xs[-1], sum(ys) / len(ys)))
+        raw.clear()
+        if self.display:
+            self._redraw()
+
+    def _redraw(self):
+        from IPython import display
+        use_svg_display()
+        if self.fig is None:
+            self.fig = plt.figure(figsize=self.figsize)
+        axes = self.axes if self.axes else plt.gca()
+        axes.cla()
+        lines = []
+        for (label, points), ls, color in zip(self.data.items(), self.ls,
+                                              self.colors):
+            xs, ys = zip(*points)
+            lines.append(axes.plot(xs, ys, linestyle=ls, color=color)[0])
+        axes.legend(lines, list(self.data))
+        set_axes(axes, self.xlabel, self.ylabel, self.xlim or None,
+                 self.ylim or None, self.xscale, self.yscale, None)
+        display.display(self.fig)
+        display.clear_output(wait=True)
+
+
+def env_flag(name):
+    """The value of environment variable `name`, or None when unset."""
+    value = os.environ.get(name, '').strip()
+    return value or None

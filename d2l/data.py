@@ -1,0 +1,211 @@
+"""Finding, verifying, reading and caching the Fashion-MNIST files.
+
+Framework-neutral: everything here returns numpy arrays, and each framework
+module batches them with its own data pipeline.
+"""
+import functools
+import gzip
+import hashlib
+import os
+import pathlib
+import tempfile
+import urllib.request
+
+import numpy as np
+
+from d2l import core
+
+URL = 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/'
+DEBIAN_DIR = pathlib.Path('/usr/share/datasets/fashion-mnist')
+REPO_DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / 'data'
+ENV_VAR = 'D2L_DATA_DIR'
+# MD5 of each file's decompressed content, as published with the dataset.
+# Checking the content rather than the .gz bytes accepts both the official
+# download and Debian's re-compressed copy of the same files.
+FILES = {
+    'train-images-idx3-ubyte.gz': 'f4a8712d7a061bf5bd6d2ca38dc4d50a',
+    'train-labels-idx1-ubyte.gz': '9018921c3c673c538a1fc5bad174d6f9',
+    't10k-images-idx3-ubyte.gz': '8181f5470baa50b63fa0f6fddb340f0a',
+    't10k-labels-idx1-ubyte.gz': '15d484375f8d13e6eb1aabb0c3f46965',
+}
+SPLITS = {'train': ('train-images-idx3-ubyte.gz',
+                    'train-labels-idx1-ubyte.gz'),
+          'val': ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz')}
+NUM_EXAMPLES = {'train': 60000, 'val': 10000}
+LABELS = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal',
+          'shirt', 'sneaker', 'bag', 'ankle boot']
+# Mean and standard deviation of the training pixels scaled to [0, 1];
+# standardized inputs let AlexNet learn within the first epoch.
+MEAN, STD = 0.2860, 0.3530
+
+
+class DataError(FileNotFoundError):
+    """The Fashion-MNIST files are missing, incomplete or corrupt."""
+
+
+def candidate_dirs(root=None):
+    """Folders searched for the four files, in order of preference."""
+    if root is not None:
+        return [pathlib.Path(root)]
+    dirs = []
+    if os.environ.get(ENV_VAR):
+        dirs.append(pathlib.Path(os.environ[ENV_VAR]) / 'fashion-mnist')
+    return dirs + [REPO_DATA_DIR / 'fashion-mnist', DEBIAN_DIR]
+
+
+def _has_all(folder):
+    return all((folder / name).is_file() for name in FILES)
+
+
+def find_fashion_mnist(root=None, download=True):
+    """Return the folder that holds the four Fashion-MNIST files.
+
+    Looks in `root` if given, else in $D2L_DATA_DIR/fashion-mnist, the
+    repository's data/fashion-mnist and Debian's package folder. When none
+    has them, downloads them (if `download`) into the first writable one.
+    """
+    dirs = candidate_dirs(root)
+    for folder in dirs:
+        if _has_all(folder):
+            return folder
+    if download:
+        target = dirs[0]
+        try:
+            return download_fashion_mnist(target)
+        except OSError as err:
+            reason = f'The download into {target} failed: {err}'
+    else:
+        reason = 'Downloading was not allowed.'
+    looked = '\n'.join(f'  {d}' for d in dirs)
+    raise DataError(
+        f'Fashion-MNIST was not found. Looked in:\n{looked}\n{reason}\n'
+        'Get the files in one of two ways:\n'
+        '  * on Debian or Ubuntu: sudo apt-get install dataset-fashion-mnist\n'
+        f'  * online: download the four files from {URL} into one of the '
+        'folders above (d2l does so by itself when the machine is online), '
+        f'or point {ENV_VAR} at a folder whose fashion-mnist/ holds them.')
+
+
+def download_fashion_mnist(folder):
+    """Download the four files into `folder` and verify their content."""
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in FILES:
+        path = folder / name
+        if path.is_file():
+            continue
+        print(f'Downloading {URL}{name} to {folder}')
+        partial = path.with_suffix('.part')
+        with urllib.request.urlopen(URL + name, timeout=60) as response:
+            partial.write_bytes(response.read())
+        _verified_content(partial, FILES[name])
+        partial.rename(path)  # Only complete, verified files get the name.
+    return folder
+
+
+def _verified_content(path, md5):
+    """The decompressed bytes of `path`, checked against their MD5."""
+    try:
+        with gzip.open(path, 'rb') as f:
+            content = f.read()
+    except (OSError, EOFError) as err:
+        raise DataError(f'{path} is corrupt or truncated ({err}); delete it '
+                        'and get it again') from err
+    if hashlib.md5(content).hexdigest() != md5:
+        raise DataError(f'{path} does not match the official Fashion-MNIST '
+                        'checksum; delete it and get it again')
+    return content
+
+
+def _decode(path):
+    """Verify and decode one IDX file into a uint8 numpy array."""
+    content = _verified_content(path, FILES[path.name])
+    ndim = content[3]  # IDX header: two zero bytes, dtype code, ndim
+    shape = np.frombuffer(content, '>u4', count=ndim, offset=4)
+    return np.frombuffer(content, np.uint8, offset=4 + 4 * ndim).reshape(
+        tuple(int(s) for s in shape))
+
+
+def cache_dir():
+    """Where decoded arrays are kept, so that new processes skip decoding."""
+    for folder in (os.environ.get(ENV_VAR), REPO_DATA_DIR):
+        if folder and os.access(pathlib.Path(folder).parent, os.W_OK):
+            return pathlib.Path(folder) / 'cache'
+    return pathlib.Path(tempfile.gettempdir()) / 'd2l-cache'
+
+
+def _file_key(path):
+    """A short fingerprint of a file's bytes, cheap next to decoding it."""
+    return hashlib.md5(path.read_bytes()).hexdigest()[:16]
+
+
+def _read_array(path):
+    """Decode `path`, or load its decoded array from the on-disk cache."""
+    cached = cache_dir() / f'{path.name[:-3]}-{_file_key(path)}.npy'
+    if cached.is_file():
+        return np.load(cached)
+    array = _decode(path)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        # Write under a unique name, then rename: trial processes that read
+        # at the same time never see a half-written cache file.
+        with tempfile.NamedTemporaryFile(dir=cached.parent, suffix='.npy',
+                                         delete=False) as f:
+            np.save(f, array)
+        os.replace(f.name, cached)
+    except OSError:
+        pass  # A read-only cache only costs time.
+    return array
+
+
+@functools.lru_cache(maxsize=None)
+def _read_split(folder, split):
+    images, labels = (_read_array(folder / name) for name in SPLITS[split])
+    images.flags.writeable = labels.flags.writeable = False
+    return images, labels
+
+
+def read_fashion_mnist(split, root=None):
+    """Images (N, 28, 28) and labels (N,) of `split`, both uint8.
+
+    `split` is 'train' (60000 examples) or 'val' (the official 10000 test
+    examples). Repeated reads in one process come from memory, and a new
+    process loads the decoded arrays from the cache on disk.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+    return _read_split(find_fashion_mnist(root), split)
+
+
+def subset(split, num=None, root=None):
+    """The first `num` examples of `split` (all of them if `num` is None)."""
+    images, labels = read_fashion_mnist(split, root)
+    if num is None:
+        return images, labels
+    if isinstance(num, bool) or not isinstance(num, int) or not (
+            0 < num <= len(labels)):
+        raise ValueError(f'num_{split} must be an integer between 1 and '
+                         f'{len(labels)}, got {num!r}')
+    return images[:num], labels[:num]
+
+
+def check_resize(resize):
+    """Return `resize` as a pair of positive ints, or raise a ValueError."""
+    if isinstance(resize, int):
+        resize = (resize, resize)
+    resize = tuple(resize)
+    if len(resize) != 2 or not all(isinstance(s, int) and s > 0
+                                   for s in resize):
+        raise ValueError('resize must be a pair of positive ints such as '
+                         f'(224, 224), got {resize!r}')
+    return resize
+
+
+def check_fashion_mnist_args(batch_size, resize):
+    core.check_positive('batch_size', batch_size)
+    return check_resize(resize)
+
+
+def text_labels(indices):
+    """The names of the Fashion-MNIST classes with the given indices."""
+    return [LABELS[int(i)] for i in indices]

@@ -1,0 +1,282 @@
+"""The chapter's library for PyTorch: ``from d2l import torch as d2l``."""
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from d2l import data as _data
+from d2l import hpo as _hpo
+from d2l.core import (HyperParameters, ProgressBoard, check_positive, plot,
+                      plt, set_axes, set_figsize, use_svg_display)
+from d2l.hpo import *  # noqa: F401,F403  (the sections' saved code)
+
+def cpu():
+    """The CPU device."""
+    return torch.device('cpu')
+
+
+def gpu(i=0):
+    """The i-th GPU device."""
+    return torch.device(f'cuda:{i}')
+
+
+def num_gpus():
+    """The number of GPUs this process sees."""
+    return torch.cuda.device_count()
+
+
+def try_gpu(i=0):
+    """The i-th GPU if it exists, else the CPU."""
+    return gpu(i) if num_gpus() >= i + 1 else cpu()
+
+
+def hpo_budget(name=None):
+    """The chapter's compute budget: 'full' with a GPU, else 'cpu'."""
+    return _hpo.choose_budget(name, num_gpus())
+
+
+class Module(nn.Module, HyperParameters):
+    """The base class of models."""
+    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.board = ProgressBoard()
+
+    def loss(self, y_hat, y):
+        raise NotImplementedError
+
+    def forward(self, X):
+        return self.net(X)
+
+    def initialize(self, X):
+        """Prepare the parameters, given a first batch of inputs `X`."""
+        self(X[:1])
+
+    def plot(self, key, value, train):
+        """Record a point on the progress board, in epochs."""
+        self.board.xlabel = 'epoch'
+        if train:
+            x = self.trainer.train_batch_idx / self.trainer.num_train_batches
+            n = self.trainer.num_train_batches / self.plot_train_per_epoch
+        else:
+            x = self.trainer.epoch + 1
+            n = self.trainer.num_val_batches / self.plot_valid_per_epoch
+        self.board.draw(x, value.detach().cpu().item(),
+                        ('train_' if train else 'val_') + key,
+                        every_n=max(int(n), 1))
+
+    def training_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('loss', l, train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('loss', l, train=False)
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=self.lr)
+
+
+class Classifier(Module):
+    """The base class of classification models."""
+    def loss(self, Y_hat, Y, averaged=True):
+        return F.cross_entropy(Y_hat, Y.long(),
+                               reduction='mean' if averaged else 'none')
+
+    def error(self, Y_hat, Y, averaged=True):
+        """The fraction (or, if not averaged, the 0/1 mask) of mistakes."""
+        wrong = (Y_hat.argmax(dim=1) != Y.long()).float()
+        return wrong.mean() if averaged else wrong
+
+    def validation_step(self, batch):
+        """Plot loss and error on a batch; return its number of mistakes."""
+        Y_hat = self(*batch[:-1])
+        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
+        wrong = self.error(Y_hat, batch[-1], averaged=False)
+        self.plot('error', wrong.mean(), train=False)
+        return wrong.sum()
+
+
+class DataModule(HyperParameters):
+    """The base class of data."""
+    def __init__(self, root=None, num_workers=0):
+        self.save_hyperparameters()
+
+    def get_dataloader(self, train):
+        raise NotImplementedError
+
+    def train_dataloader(self):
+        return self.get_dataloader(train=True)
+
+    def val_dataloader(self):
+        return self.get_dataloader(train=False)
+
+
+class Trainer(HyperParameters):
+    """Train a model on data with minibatch SGD."""
+    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
+        check_positive('max_epochs', max_epochs)
+        self.save_hyperparameters()
+        # One GPU at most: in this chapter each trial gets a GPU of its own.
+        self.device = try_gpu() if num_gpus else cpu()
+        if num_gpus and self.device == cpu():
+            print('Trainer: no GPU found, training on the CPU.')
+        self.model = None
+
+    def prepare_data(self, data):
+        self.train_dataloader = data.train_dataloader()
+        self.val_dataloader = data.val_dataloader()
+        self.num_train_batches = len(self.train_dataloader)
+        self.num_val_batches = len(self.val_dataloader)
+
+    def prepare_model(self, model):
+        """Move `model` to the device; new models get a new optimizer."""
+        model.trainer = self
+        model.board.xlim = [0, self.max_epochs]
+        if model is not self.model:
+            # A second fit() of the same model keeps its optimizer and
+            # counters, so that training continues where the first stopped.
+            self.model = model.to(self.device)
+            self.optim = None
+            self.epoch = self.train_batch_idx = self.val_batch_idx = 0
+
+    def prepare_batch(self, batch):
+        return [a.to(self.device) for a in batch]
+
+    def fit(self, model, data):
+        self.prepare_data(data)
+        self.prepare_model(model)
+        if self.optim is None:
+            model.initialize(next(iter(self.train_dataloader))[0]
+                             .to(self.device))
+            self.optim = model.configure_optimizers()
+        for _ in range(self.max_epochs):
+            self.fit_epoch()
+            self.epoch += 1
+
+    def fit_epoch(self):
+        self.model.train()
+        for batch in self.train_dataloader:
+            loss = self.model.training_step(self.prepare_batch(batch))
+            self.optim.zero_grad()
+            loss.backward()
+            if self.gradient_clip_val > 0:
+                nn.utils.clip_grad_norm_(self.model.parameters(),
+                                         self.gradient_clip_val)
+            self.optim.step()
+            self.train_batch_idx += 1
+        if self.model.board.display:
+            # Only a visible board needs per-epoch validation curves.
+            self.validate(self.model)
+
+    def validate(self, model):
+        """The fraction of misclassified validation examples (a scalar)."""
+        if self.model is not model:
+            raise ValueError('validate(model) needs a model that was passed '
+                             'to fit() of this trainer first')
+        model.eval()
+        wrong, n = torch.zeros((), device=self.device), 0
+        with torch.no_grad():
+            for batch in self.val_dataloader:
+                wrong += model.validation_step(self.prepare_batch(batch))
+                n += len(batch[-1])
+                self.val_batch_idx += 1
+        return wrong / n
+
+
+class AlexNet(Classifier):
+    """AlexNet for 1-channel images :cite:`krizhevsky2012imagenet`.
+
+    Inputs must be at least `min_size` pixels high and wide: smaller ones
+    shrink to nothing before the dense layers.
+    """
+    min_size = 65
+
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        check_positive('lr', lr)
+        self.save_hyperparameters()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 96, kernel_size=11, stride=4, padding=1),
+            nn.ReLU(), nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(96, 256, kernel_size=5, padding=2), nn.ReLU(),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(),
+            nn.Conv2d(384, 384, kernel_size=3, padding=1), nn.ReLU(),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(),
+            nn.MaxPool2d(kernel_size=3, stride=2), nn.Flatten(),
+            nn.LazyLinear(4096), nn.ReLU(), nn.Dropout(p=0.5),
+            nn.LazyLinear(4096), nn.ReLU(), nn.Dropout(p=0.5),
+            nn.LazyLinear(num_classes))
+
+    def forward(self, X):
+        if min(X.shape[-2:]) < self.min_size:
+            raise ValueError(
+                f'AlexNet needs images of at least {self.min_size}x'
+                f'{self.min_size} pixels, got {tuple(X.shape[-2:])}; use '
+                f'FashionMNIST(resize=({self.min_size}, {self.min_size})) '
+                'or larger')
+        return self.net(X)
+
+    def initialize(self, X):
+        """Infer the lazy shapes from `X`, then apply He initialization.
+
+        He initialization :cite:`he2015delving` suits the ReLUs and lets
+        the network learn from the first epoch at the small CPU budget.
+        """
+        self(X[:1])
+        for layer in self.net:
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')
+                nn.init.zeros_(layer.bias)
+
+
+class FashionMNIST(DataModule):
+    """The Fashion-MNIST dataset :cite:`xiao2017fashion`.
+
+    The training split has the official 60000 training images, the
+    validation split the official 10000 test images; `num_train` and
+    `num_val` keep only the first examples of each.
+    """
+    def __init__(self, batch_size=64, resize=(28, 28), root=None,
+                 num_train=None, num_val=None):
+        super().__init__(root)
+        resize = _data.check_fashion_mnist_args(batch_size, resize)
+        self.save_hyperparameters()
+        self.train = _data.subset('train', num_train, root)
+        self.val = _data.subset('val', num_val, root)
+
+    def transform(self, X, y):
+        """Scale, resize and standardize a batch of uint8 images."""
+        X = X.unsqueeze(1).float() / 255
+        if tuple(X.shape[-2:]) != self.resize:
+            X = F.interpolate(X, size=self.resize, mode='bilinear',
+                              align_corners=False)
+        return (X - _data.MEAN) / _data.STD, y.long()
+
+    def get_dataloader(self, train):
+        images, labels = self.train if train else self.val
+        # np.array copies the read-only cached arrays into tensors we own.
+        dataset = torch.utils.data.TensorDataset(
+            torch.from_numpy(np.array(images)),
+            torch.from_numpy(np.array(labels)))
+        return _Transformed(torch.utils.data.DataLoader(
+            dataset, self.batch_size, shuffle=train,
+            num_workers=self.num_workers), self.transform)
+
+    def text_labels(self, indices):
+        """The class names of the given label indices."""
+        return _data.text_labels(indices)
+
+
+class _Transformed:
+    """A data loader that applies `transform` to each batch."""
+    def __init__(self, loader, transform):
+        self.loader, self.transform = loader, transform
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        return (self.transform(*batch) for batch in self.loader)

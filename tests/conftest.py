@@ -1,0 +1,85 @@
+"""Pick the framework installed in this environment and adapt to it.
+
+Each framework has its own virtual environment, so `make test` runs this
+suite once per environment; the tests themselves are framework-neutral and
+use the few adapters below.
+"""
+import importlib
+import importlib.util
+
+import numpy as np
+import pytest
+
+FRAMEWORKS = ('mxnet', 'torch', 'tensorflow')
+FRAMEWORK = next(f for f in FRAMEWORKS if importlib.util.find_spec(f))
+
+
+def pytest_report_header(config):
+    return f'd2l framework: {FRAMEWORK}'
+
+
+@pytest.fixture(scope='session')
+def d2l():
+    return importlib.import_module(f'd2l.{FRAMEWORK}')
+
+
+def to_numpy(x):
+    """A framework array as a numpy array."""
+    if FRAMEWORK == 'mxnet':
+        return x.asnumpy()
+    if FRAMEWORK == 'torch':
+        return x.detach().cpu().numpy()
+    return x.numpy()
+
+
+def to_nchw(X):
+    """A batch of images as numpy (N, C, H, W), whatever the layout."""
+    X = to_numpy(X)
+    return X.transpose(0, 3, 1, 2) if FRAMEWORK == 'tensorflow' else X
+
+
+def from_numpy(X):
+    """A numpy batch of NCHW images as the framework's input."""
+    if FRAMEWORK == 'mxnet':
+        from mxnet import np as mnp
+        return mnp.array(X)
+    if FRAMEWORK == 'torch':
+        import torch
+        return torch.tensor(X)
+    import tensorflow as tf
+    return tf.constant(X.transpose(0, 2, 3, 1))
+
+
+def predict(model, X):
+    """Logits of `model` on `X` with dropout off, as numpy."""
+    if FRAMEWORK == 'tensorflow':
+        return model(X, training=False).numpy()
+    if FRAMEWORK == 'torch':
+        import torch
+        model.eval()
+        with torch.no_grad():
+            return model(X).numpy()
+    return model(X).asnumpy()  # MXNet's dropout is off outside training.
+
+
+def parameters(model):
+    """Copies of the model's parameters as numpy arrays."""
+    if FRAMEWORK == 'mxnet':
+        return [p.data().asnumpy().copy()
+                for p in model.collect_params().values()]
+    if FRAMEWORK == 'torch':
+        return [p.detach().numpy().copy() for p in model.parameters()]
+    return [w.numpy().copy() for w in model.weights]
+
+
+def seed(n):
+    np.random.seed(n)
+    if FRAMEWORK == 'mxnet':
+        from mxnet import npx
+        npx.random.seed(n)
+    elif FRAMEWORK == 'torch':
+        import torch
+        torch.manual_seed(n)
+    else:
+        import tensorflow as tf
+        tf.random.set_seed(n)

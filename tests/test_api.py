@@ -1,0 +1,60 @@
+"""The three framework modules offer one API: same names, same signatures.
+
+The modules are compared by parsing their source, so this test runs in any
+of the three environments without importing the other frameworks.
+"""
+import ast
+import pathlib
+
+import pytest
+
+D2L = pathlib.Path(__file__).resolve().parent.parent / 'd2l'
+MODULES = ('mxnet', 'torch', 'tensorflow')
+REQUIRED = {'HyperParameters', 'Module', 'Classifier', 'DataModule',
+            'Trainer', 'ProgressBoard', 'use_svg_display', 'set_figsize',
+            'plot', 'plt', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'AlexNet',
+            'FashionMNIST', 'hpo_budget'}
+
+
+def signature(node):
+    args = node.args
+    names = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+    defaults = [ast.unparse(d) for d in args.defaults + args.kw_defaults
+                if d is not None]
+    return names, defaults, bool(args.vararg), bool(args.kwarg)
+
+
+def public_api(module):
+    """{name: signature} of the module's public functions, classes and
+    methods, plus the names it re-exports from the neutral modules."""
+    tree = ast.parse((D2L / f'{module}.py').read_text())
+    api = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module in (
+                'd2l.core', 'd2l.hpo'):
+            api.update({a.asname or a.name: 'import' for a in node.names})
+        elif isinstance(node, ast.FunctionDef) and not node.name.startswith(
+                '_'):
+            api[node.name] = signature(node)
+        elif isinstance(node, ast.ClassDef) and not node.name.startswith(
+                '_'):
+            api[node.name] = [ast.unparse(b) for b in node.bases]
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and (
+                        not item.name.startswith('_')
+                        or item.name == '__init__'):
+                    api[f'{node.name}.{item.name}'] = signature(item)
+    return api
+
+
+@pytest.mark.parametrize('module', MODULES[1:])
+def test_same_public_api(module):
+    reference, other = public_api(MODULES[0]), public_api(module)
+    assert sorted(other) == sorted(reference)
+    for name, sig in reference.items():
+        assert other[name] == sig, name
+
+
+def test_required_names_present():
+    for module in MODULES:
+        assert REQUIRED <= set(public_api(module)), module

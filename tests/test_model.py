@@ -1,0 +1,102 @@
+"""AlexNet and the Trainer on real Fashion-MNIST examples."""
+import numpy as np
+import pytest
+
+from conftest import from_numpy, parameters, predict, seed, to_numpy
+
+
+def test_alexnet_output_shape(d2l):
+    for size in (224, d2l.AlexNet.min_size):
+        model = d2l.AlexNet(lr=0.1)
+        X = from_numpy(np.zeros((2, 1, size, size), np.float32))
+        model.initialize(X)
+        assert tuple(predict(model, X).shape) == (2, 10)
+
+
+def test_alexnet_rejects_small_images(d2l):
+    small = d2l.AlexNet.min_size - 1
+    X = from_numpy(np.zeros((2, 1, small, small), np.float32))
+    with pytest.raises(ValueError, match=str(d2l.AlexNet.min_size)):
+        d2l.AlexNet(lr=0.1).initialize(X)
+
+
+@pytest.mark.parametrize('make, name', [
+    (lambda d2l: d2l.AlexNet(lr=0), 'lr'),
+    (lambda d2l: d2l.AlexNet(lr=-0.1), 'lr'),
+    (lambda d2l: d2l.Trainer(max_epochs=0), 'max_epochs')])
+def test_bad_arguments(d2l, make, name):
+    with pytest.raises(ValueError, match=name):
+        make(d2l)
+
+
+@pytest.fixture(scope='module')
+def trained(d2l):
+    """AlexNet trained for one epoch on 512 real training examples."""
+    seed(0)
+    data = d2l.FashionMNIST(batch_size=32, resize=(65, 65), num_train=512,
+                            num_val=256)
+    model = d2l.AlexNet(lr=0.01)
+    trainer = d2l.Trainer(max_epochs=1)
+    X, _ = next(iter(data.train_dataloader()))
+    model.initialize(X)
+    before = error_and_loss(model, data)
+    trainer.fit(model, data)
+    return data, model, trainer, before
+
+
+def error_and_loss(model, data):
+    """Validation error and loss computed here, without the Trainer."""
+    wrong, losses, n = 0, [], 0
+    for X, y in data.val_dataloader():
+        logits = predict(model, X)
+        y = to_numpy(y).astype(int)
+        wrong += int((logits.argmax(axis=1) != y).sum())
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        losses.extend(-log_p[np.arange(len(y)), y])
+        n += len(y)
+    return wrong / n, float(np.mean(losses))
+
+
+def test_training_lowers_the_loss(trained):
+    data, model, _, (_, loss_before) = trained
+    _, loss_after = error_and_loss(model, data)
+    assert loss_after < loss_before - 0.2
+
+
+def test_validate_equals_an_independent_error(trained):
+    data, model, trainer, _ = trained
+    error, _ = error_and_loss(model, data)
+    assert float(trainer.validate(model=model)) == pytest.approx(
+        error, abs=1e-6)
+    assert 0 <= error < 0.9  # Learned something beyond chance (0.9).
+
+
+def test_second_fit_continues_from_the_first(d2l):
+    data = d2l.FashionMNIST(batch_size=64, resize=(65, 65), num_train=128,
+                            num_val=64)
+    model = d2l.AlexNet(lr=0.01)
+    trainer = d2l.Trainer(max_epochs=1)
+    trainer.fit(model, data)
+    after_first = parameters(model)
+    seen = []
+    step = model.training_step
+
+    def spy(batch):
+        if not seen:
+            seen.append(parameters(model))
+        return step(batch)
+    model.training_step = spy
+    trainer.fit(model, data)
+    assert len(seen[0]) == len(after_first)
+    for start, end in zip(seen[0], after_first):
+        assert np.array_equal(start, end)
+    assert not all(np.array_equal(a, b)
+                   for a, b in zip(parameters(model), after_first))
+
+
+def test_missing_gpu_gives_a_notice(d2l, capsys):
+    if d2l.num_gpus():
+        pytest.skip('this machine has a GPU')
+    d2l.Trainer(max_epochs=1, num_gpus=1)
+    assert 'training on the CPU' in capsys.readouterr().out
