@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Create the virtual environment .envs/NAME from requirements/NAME.txt (called by make).
+#
+#   tools/make_env.sh NAME [PYTHON]
+#
+# NAME is book (d2lbook + Sphinx) or a framework: mxnet, pytorch, tensorflow. A framework
+# environment also gets the repository's d2l package (editable) and a Jupyter kernel spec
+# .envs/jupyter/kernels/d2l-NAME/kernel.json (found through JUPYTER_PATH=.envs/jupyter, never
+# installed into the home directory). The stamp .envs/NAME/.stamp is written last, so an
+# interrupted run leaves an environment that the next `make` rebuilds from scratch.
+set -euo pipefail
+
+name=${1:?usage: tools/make_env.sh NAME [PYTHON]}
+python=${2:-python3}
+root=$(cd "$(dirname "$0")/.." && pwd)
+env=$root/.envs/$name
+req=$root/requirements/$name.txt
+
+die() { echo "error: $*" >&2; exit 1; }
+
+[ -f "$req" ] || die "no requirements file $req"
+command -v "$python" >/dev/null 2>&1 ||
+  die "'$python' not found. Install Python 3.11 (Debian 12: sudo apt-get install python3 python3-venv) or run make PYTHON=/path/to/python3.11"
+"$python" - <<'EOF' || die "requirements/*.txt pin wheels for CPython 3.11; '$python' is not 3.11. Run make PYTHON=/path/to/python3.11"
+import sys
+sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)
+EOF
+"$python" -c 'import venv, ensurepip' 2>/dev/null ||
+  die "'$python' cannot create virtual environments. Debian: sudo apt-get install python3-venv"
+
+echo "=== creating .envs/$name from requirements/$name.txt"
+rm -rf "$env"
+"$python" -m venv "$env"
+pip=("$env/bin/python" -m pip --disable-pip-version-check --no-input)
+# Fully pinned: pip still resolves, so a missing pin shows up as an extra package or a conflict.
+"${pip[@]}" install -q -r "$req"
+
+if [ "$name" != book ]; then
+  # The chapter's library, editable, so notebooks and tests see the working tree's d2l/.
+  "${pip[@]}" install -q --no-deps --no-build-isolation -e "$root"
+  case $name in
+    mxnet) display="d2l (MXNet)";;
+    pytorch) display="d2l (PyTorch)";;
+    tensorflow) display="d2l (TensorFlow)";;
+    *) display="d2l ($name)";;
+  esac
+  kdir=$root/.envs/jupyter/kernels/d2l-$name
+  mkdir -p "$kdir"
+  cat > "$kdir/kernel.json" <<EOF
+{
+  "argv": ["$env/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+  "display_name": "$display",
+  "language": "python",
+  "env": {"TF_CPP_MIN_LOG_LEVEL": "2"},
+  "metadata": {"debugger": true}
+}
+EOF
+  # Smoke test: the framework and the library import in this environment.
+  module=$name; [ "$name" = pytorch ] && module=torch
+  (cd /tmp && TF_CPP_MIN_LOG_LEVEL=2 "$env/bin/python" -c "import $module, d2l, syne_tune, ipykernel") ||
+    die ".envs/$name was created but 'import $module, d2l, syne_tune, ipykernel' fails"
+else
+  "$env/bin/python" -c 'import d2lbook, sphinx, sphinxcontrib.bibtex, notedown' ||
+    die ".envs/book was created but d2lbook does not import"
+fi
+touch "$env/.stamp"
+echo "=== .envs/$name ready"
