@@ -1,12 +1,20 @@
 """Framework-neutral helpers: hyperparameters, argument checks, plotting."""
 import inspect
-import os
 
 from matplotlib import pyplot as plt
 from matplotlib_inline import backend_inline
 
-__all__ = ['HyperParameters', 'ProgressBoard', 'check_positive', 'plot', 'plt',
-           'set_axes', 'set_figsize', 'use_svg_display']
+__all__ = ['HyperParameters', 'ProgressBoard', 'add_to_class',
+           'check_positive', 'plot', 'plt', 'set_axes', 'set_figsize',
+           'use_svg_display']
+
+
+def add_to_class(Class):
+    """Register the decorated function as a method of `Class`."""
+    def wrapper(obj):
+        setattr(Class, obj.__name__, obj)
+        return obj
+    return wrapper
 
 
 def check_positive(name, value):
@@ -131,9 +139,3 @@ class ProgressBoard(HyperParameters):
                  self.ylim or None, self.xscale, self.yscale, None)
         display.display(self.fig)
         display.clear_output(wait=True)
-
-
-def env_flag(name):
-    """The value of environment variable `name`, or None when unset."""
-    value = os.environ.get(name, '').strip()
-    return value or None

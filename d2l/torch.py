@@ -6,8 +6,9 @@ from torch.nn import functional as F
 
 from d2l import data as _data
 from d2l import hpo as _hpo
-from d2l.core import (HyperParameters, ProgressBoard, check_positive, plot,
-                      plt, set_axes, set_figsize, use_svg_display)
+from d2l.core import (HyperParameters, ProgressBoard, add_to_class,
+                      check_positive, plot, plt, set_axes, set_figsize,
+                      use_svg_display)
 from d2l.hpo import *  # noqa: F401,F403  (the sections' saved code)
 
 def cpu():

@@ -1,0 +1,187 @@
+"""What the sections rely on: successive halving, the objective, ASHA."""
+import contextlib
+import io
+import json
+import os
+import pathlib
+import re
+
+import pandas as pd
+import pytest
+
+from d2l import hpo
+from conftest import FRAMEWORK
+
+CHAPTER = pathlib.Path(__file__).resolve().parent.parent / (
+    'chapter_hyperparameter_optimization')
+TAB = {'torch': 'pytorch'}.get(FRAMEWORK, FRAMEWORK)
+
+
+# Successive halving, on an objective whose errors are known in advance.
+
+def run_sh(errors, r_min=1, r_max=4, eta=2):
+    """Run SuccessiveHalving where trial i's error at resource r is
+    errors[i] - 0.01 * r, so that the ranking is the same at every rung."""
+    configs = [{'index': i} for i in range(len(errors))]
+    calls = []
+
+    def objective(index, max_epochs):
+        calls.append((index, max_epochs))
+        return errors[index] - 0.01 * max_epochs
+    sh = hpo.SuccessiveHalving(objective, r_min=r_min, r_max=r_max, eta=eta)
+    return pd.DataFrame(sh.run(configs)), calls
+
+
+def test_configurations_per_rung():
+    results, calls = run_sh([0.5, 0.2, 0.9, 0.4, 0.8, 0.1, 0.3, 0.7])
+    assert results.groupby('rung').size().to_dict() == {1: 8, 2: 4, 4: 2}
+    assert len(calls) == 14 and (results['seconds'] >= 0).all()
+
+
+def test_kept_trials_are_the_best_of_their_rung():
+    errors = [0.5, 0.2, 0.9, 0.4, 0.8, 0.1, 0.3, 0.7]
+    results, _ = run_sh(errors)
+    rungs = [df.set_index('trial')['error'] for _, df in
+             results.groupby('rung')]
+    for lower, upper in zip(rungs, rungs[1:]):
+        assert set(upper.index) == set(lower.nsmallest(len(upper)).index)
+    assert list(rungs[-1].sort_values().index) == [5, 1]
+
+
+def test_ties_keep_the_trial_evaluated_first():
+    results, _ = run_sh([0.3, 0.3, 0.3, 0.3], r_max=2)
+    assert results[results.rung == 2]['trial'].tolist() == [0, 1]
+
+
+def test_eta_that_does_not_divide_the_count():
+    # 7 trials, eta=3: floor(7/3) = 2 go on, then max(1, floor(2/3)) = 1.
+    results, _ = run_sh([0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0], r_max=9,
+                        eta=3)
+    assert results.groupby('rung').size().to_dict() == {1: 7, 3: 2, 9: 1}
+    assert results[results.rung == 9]['trial'].tolist() == [6]
+
+
+def test_rung_levels():
+    sh = hpo.SuccessiveHalving(None, r_min=1, r_max=4, eta=2)
+    assert sh.rung_levels() == [1, 2, 4]
+    sh = hpo.SuccessiveHalving(None, r_min=1, r_max=10, eta=3)
+    assert sh.rung_levels() == [1, 3, 9, 10]
+    assert hpo.SuccessiveHalving(None, 2, 2).rung_levels() == [2]
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(r_min=5, r_max=4), 'r_min <= r_max'),
+    (dict(r_min=0, r_max=4), 'r_min <= r_max'),
+    (dict(r_min=1, r_max=4, eta=1), 'eta'),
+    (dict(r_min=1, r_max=4, eta=1.5), 'eta')])
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        hpo.SuccessiveHalving(None, **kwargs)
+
+
+def test_rung_idle_time():
+    # Two workers: 3 s and 1 s, then 1 s on the second worker: it waits 1 s.
+    assert hpo.rung_idle_time([3, 1, 1], num_workers=2) == 1
+    assert hpo.rung_idle_time([2, 2], num_workers=2) == 0
+    assert hpo.rung_idle_time([4], num_workers=2) == 4
+
+
+def test_bad_budget_name():
+    with pytest.raises(ValueError, match="'cpu' or 'full'"):
+        hpo.choose_budget('gpu')
+
+
+# The objective, exactly as the sections show it for this framework.
+
+def section_objective(section):
+    """The source of `objective` in the section's cell for this tab."""
+    text = (CHAPTER / section).read_text()
+    for cell in re.findall(r'```\{\.python \.input\}\n(.*?)```', text,
+                           re.DOTALL):
+        if cell.startswith(f'#@tab {TAB}\ndef objective('):
+            return cell
+    raise AssertionError(f'no {TAB} objective in {section}')
+
+
+def test_the_sections_share_one_objective():
+    assert section_objective('rs-async.md') == section_objective(
+        'sh-async.md')
+
+
+def test_objective_reports_one_result_per_epoch(monkeypatch):
+    monkeypatch.setenv(hpo.BUDGET_VAR, 'cpu')
+    namespace = {}
+    exec(section_objective('sh-async.md'), namespace)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        namespace['objective'](learning_rate=0.01, batch_size=64,
+                               max_epochs=2)
+    reports = [json.loads(line.split(':', 1)[1]) for line in
+               out.getvalue().splitlines()
+               if line.startswith('[tune-metric]')]
+    assert [r['epoch'] for r in reports] == [1, 2]
+    for r in reports:
+        assert 0 <= r['validation_error'] <= 1
+
+
+@pytest.fixture(scope='module')
+def asha_run(tmp_path_factory):
+    """A short ASHA run of the section's objective on the CPU budget:
+    the results as load_experiment gives them, and the raw results file."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        from syne_tune import Tuner
+        from syne_tune.backend import PythonBackend
+        from syne_tune.config_space import loguniform, randint
+        from syne_tune.experiments import load_experiment
+        from syne_tune.optimizer.baselines import ASHA
+    folder = tmp_path_factory.mktemp('syne-tune')
+    namespace = {}
+    exec(section_objective('sh-async.md'), namespace)
+    # Learning rates that learn something, so that the ranking is real.
+    search_space = {'learning_rate': loguniform(1e-3, 1e-1),
+                    'batch_size': randint(32, 128), 'max_epochs': 4}
+    scheduler = ASHA(search_space, metric='validation_error', mode='min',
+                     resource_attr='epoch', max_t=4, grace_period=1,
+                     reduction_factor=2, type='promotion',
+                     max_resource_attr='max_epochs')
+    def enough(status):
+        """Stop once a trial has been promoted past the lowest rung and
+        several others have started; at the latest after five minutes."""
+        epochs = status.overall_metric_statistics.max_metrics.get('epoch', 0)
+        return status.wallclock_time > 300 or (
+            epochs >= 2 and status.num_trials_started >= 4)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv('SYNETUNE_FOLDER', str(folder))
+        env.setenv(hpo.BUDGET_VAR, 'cpu')
+        tuner = Tuner(trial_backend=PythonBackend(
+                          tune_function=namespace['objective'],
+                          config_space=search_space),
+                      scheduler=scheduler, n_workers=2, sleep_time=1,
+                      stop_criterion=enough, tuner_name='test-asha')
+        tuner.run()
+        results = load_experiment(tuner.name).results
+    raw = pd.read_csv(folder / tuner.name / 'results.csv.zip')
+    return results, raw
+
+
+def test_asha_run_reaches_more_than_one_rung(asha_run):
+    results, _ = asha_run
+    counts = hpo.trials_per_rung(results, rungs=[1, 2, 4])
+    assert (counts > 0).sum() >= 2, counts
+    assert results['validation_error'].between(0, 1).all()
+    # Promotion restarts a trial: its epochs count from 1 again.
+    assert (results.groupby('trial_id')['epoch'].apply(
+        lambda e: (e.diff() <= 0).any())).any()
+
+
+def test_trials_per_rung_counts_each_trial_once(asha_run):
+    results, raw = asha_run
+    counts = hpo.trials_per_rung(results, rungs=[1, 2, 4])
+    highest = {}
+    for trial_id, epoch in zip(raw['trial_id'], raw['epoch']):
+        highest[trial_id] = max(highest.get(trial_id, 0), epoch)
+    expected = {1: 0, 2: 0, 4: 0}
+    for epoch in highest.values():
+        expected[max(r for r in expected if r <= epoch)] += 1
+    assert counts.to_dict() == expected
+    assert counts.sum() == len(highest)
