@@ -1,0 +1,326 @@
+"""The chapter's library for MXNet: ``from d2l import mxnet as d2l``."""
+import warnings
+
+import numpy as _onp
+from mxnet import autograd, gluon, init, np, npx
+from mxnet.gluon import nn
+
+from d2l import data as _data
+from d2l import hpo as _hpo
+from d2l.core import (HyperParameters, ProgressBoard, add_to_class,
+                      check_positive, plot, plt, set_axes, set_figsize,
+                      use_svg_display)
+from d2l.hpo import *  # noqa: F401,F403  (the sections' saved code)
+
+npx.set_np()
+
+
+def cpu():
+    """The CPU device."""
+    return npx.cpu()
+
+
+def gpu(i=0):
+    """The i-th GPU device."""
+    return npx.gpu(i)
+
+
+def num_gpus():
+    """The number of GPUs this process sees."""
+    return npx.num_gpus()
+
+
+def try_gpu(i=0):
+    """The i-th GPU if it exists, else the CPU."""
+    return gpu(i) if num_gpus() >= i + 1 else cpu()
+
+
+def hpo_budget(name=None):
+    """The chapter's compute budget: 'full' with a GPU, else 'cpu'."""
+    return _hpo.choose_budget(name, num_gpus())
+
+
+class Module(nn.Block, HyperParameters):
+    """The base class of models."""
+    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
+        super().__init__()
+        self.save_hyperparameters()
+        self.board = ProgressBoard()
+
+    def loss(self, y_hat, y):
+        raise NotImplementedError
+
+    def forward(self, X):
+        return self.net(X)
+
+    def initialize(self, X):
+        """Prepare the parameters, given a first batch of inputs `X`.
+
+        Parameters that are already initialized keep their values; the
+        others get Gluon's default initialization on the device of `X`.
+        """
+        with warnings.catch_warnings():
+            warnings.filterwarnings('ignore', message='.*already initialized')
+            super().initialize(ctx=X.ctx)
+        self(X[:1])
+
+    def plot(self, key, value, train):
+        """Record a point on the progress board, in epochs."""
+        self.board.xlabel = 'epoch'
+        if train:
+            x = self.trainer.train_batch_idx / self.trainer.num_train_batches
+            n = self.trainer.num_train_batches / self.plot_train_per_epoch
+        else:
+            x = self.trainer.epoch + 1
+            n = self.trainer.num_val_batches / self.plot_valid_per_epoch
+        self.board.draw(x, value.item(),
+                        ('train_' if train else 'val_') + key,
+                        every_n=max(int(n), 1))
+
+    def training_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('loss', l, train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1]), batch[-1])
+        self.plot('loss', l, train=False)
+
+    def configure_optimizers(self):
+        return gluon.Trainer(self.collect_params(), 'sgd',
+                             {'learning_rate': self.lr})
+
+
+class Classifier(Module):
+    """The base class of classification models."""
+    def loss(self, Y_hat, Y, averaged=True):
+        l = -npx.pick(npx.log_softmax(Y_hat, axis=1), Y.astype('int32'),
+                      axis=1)
+        return l.mean() if averaged else l
+
+    def error(self, Y_hat, Y, averaged=True):
+        """The fraction (or, if not averaged, the 0/1 mask) of mistakes."""
+        # MXNet refuses to compare int64 (argmax) with float32: cast both.
+        wrong = (Y_hat.argmax(axis=1).astype('int32')
+                 != Y.astype('int32')).astype('float32')
+        return wrong.mean() if averaged else wrong
+
+    def validation_step(self, batch):
+        """Plot loss and error on a batch; return its number of mistakes."""
+        Y_hat = self(*batch[:-1])
+        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
+        wrong = self.error(Y_hat, batch[-1], averaged=False)
+        self.plot('error', wrong.mean(), train=False)
+        return wrong.sum()
+
+
+class DataModule(HyperParameters):
+    """The base class of data."""
+    def __init__(self, root=None, num_workers=0):
+        self.save_hyperparameters()
+
+    def get_dataloader(self, train):
+        raise NotImplementedError
+
+    def train_dataloader(self):
+        return self.get_dataloader(train=True)
+
+    def val_dataloader(self):
+        return self.get_dataloader(train=False)
+
+
+class Trainer(HyperParameters):
+    """Train a model on data with minibatch SGD."""
+    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
+        check_positive('max_epochs', max_epochs)
+        self.save_hyperparameters()
+        # One GPU at most: in this chapter each trial gets a GPU of its own.
+        self.device = try_gpu() if num_gpus else cpu()
+        if num_gpus and self.device == cpu():
+            print('Trainer: no GPU found, training on the CPU.')
+        self.model = None
+
+    def prepare_data(self, data):
+        self.train_dataloader = data.train_dataloader()
+        self.val_dataloader = data.val_dataloader()
+        self.num_train_batches = len(self.train_dataloader)
+        self.num_val_batches = len(self.val_dataloader)
+
+    def prepare_model(self, model):
+        """Move `model` to the device; new models get a new optimizer."""
+        model.trainer = self
+        model.board.xlim = [0, self.max_epochs]
+        if model is not self.model:
+            # A second fit() of the same model keeps its optimizer and
+            # counters, so that training continues where the first stopped.
+            _move_parameters(model, self.device)
+            self.model = model
+            self.optim = None
+            self.epoch = self.train_batch_idx = self.val_batch_idx = 0
+
+    def prepare_batch(self, batch):
+        return [a.as_in_ctx(self.device) for a in batch]
+
+    def fit(self, model, data):
+        self.prepare_data(data)
+        self.prepare_model(model)
+        if self.optim is None:
+            model.initialize(next(iter(self.train_dataloader))[0]
+                             .as_in_ctx(self.device))
+            self.optim = model.configure_optimizers()
+        for _ in range(self.max_epochs):
+            self.fit_epoch()
+            self.epoch += 1
+
+    def fit_epoch(self):
+        for batch in self.train_dataloader:
+            # Recording turns on training mode (dropout) as well.
+            with autograd.record():
+                loss = self.model.training_step(self.prepare_batch(batch))
+            loss.backward()  # Gluon overwrites the gradients: no zeroing.
+            if self.gradient_clip_val > 0:
+                _clip_gradients(self.model, self.gradient_clip_val)
+            self.optim.step(1)  # The loss is already a mean over the batch.
+            self.train_batch_idx += 1
+        if self.model.board.display:
+            # Only a visible board needs per-epoch validation curves.
+            self.validate(self.model)
+
+    def validate(self, model):
+        """The fraction of misclassified validation examples (a scalar)."""
+        if self.model is not model:
+            raise ValueError('validate(model) needs a model that was passed '
+                             'to fit() of this trainer first')
+        # Outside autograd.record() Gluon predicts: dropout is off.
+        wrong, n = np.zeros((), ctx=self.device), 0
+        for batch in self.val_dataloader:
+            wrong += model.validation_step(self.prepare_batch(batch))
+            n += len(batch[-1])
+            self.val_batch_idx += 1
+        return wrong / n
+
+
+def _move_parameters(model, device):
+    """Put the model's initialized parameters on `device`."""
+    for param in model.collect_params().values():
+        try:
+            param.reset_ctx(device)
+        except ValueError:
+            pass  # Not initialized yet: initialize(X) puts it on X's device.
+
+
+def _clip_gradients(model, max_norm):
+    """Rescale all gradients together to a global 2-norm of at most
+    `max_norm`, as torch.nn.utils.clip_grad_norm_ does."""
+    grads = [p.grad() for p in model.collect_params().values()
+             if p.grad_req != 'null']
+    norm = np.sqrt(sum((g ** 2).sum() for g in grads))
+    scale = min(max_norm / (norm.item() + 1e-6), 1.0)
+    if scale < 1:
+        for g in grads:
+            g *= scale
+
+
+class AlexNet(Classifier):
+    """AlexNet for 1-channel images :cite:`krizhevsky2012imagenet`.
+
+    Inputs must be at least `min_size` pixels high and wide: smaller ones
+    shrink to nothing before the dense layers.
+    """
+    min_size = 65
+
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        check_positive('lr', lr)
+        self.save_hyperparameters()
+        self.net = nn.HybridSequential()
+        self.net.add(
+            nn.Conv2D(96, kernel_size=11, strides=4, padding=1,
+                      activation='relu'),
+            nn.MaxPool2D(pool_size=3, strides=2),
+            nn.Conv2D(256, kernel_size=5, padding=2, activation='relu'),
+            nn.MaxPool2D(pool_size=3, strides=2),
+            nn.Conv2D(384, kernel_size=3, padding=1, activation='relu'),
+            nn.Conv2D(384, kernel_size=3, padding=1, activation='relu'),
+            nn.Conv2D(256, kernel_size=3, padding=1, activation='relu'),
+            nn.MaxPool2D(pool_size=3, strides=2),
+            nn.Dense(4096, activation='relu'), nn.Dropout(0.5),
+            nn.Dense(4096, activation='relu'), nn.Dropout(0.5),
+            nn.Dense(num_classes))
+        # One compiled graph instead of a Python call per layer; the size
+        # check in forward() stays in Python, before the graph runs.
+        self.net.hybridize(static_alloc=True)
+
+    def forward(self, X):
+        if min(X.shape[-2:]) < self.min_size:
+            raise ValueError(
+                f'AlexNet needs images of at least {self.min_size}x'
+                f'{self.min_size} pixels, got {tuple(X.shape[-2:])}; use '
+                f'FashionMNIST(resize=({self.min_size}, {self.min_size})) '
+                'or larger')
+        return self.net(X)
+
+    def initialize(self, X):
+        """Infer the deferred shapes from `X`, then apply He initialization.
+
+        He initialization :cite:`he2015delving` suits the ReLUs and lets
+        the network learn from the first epoch at the small CPU budget.
+        """
+        # Normal weights with standard deviation sqrt(2 / fan_in); the
+        # biases keep their own zero initializer.
+        nn.Block.initialize(self, init.MSRAPrelu(factor_type='in', slope=0),
+                            ctx=X.ctx, force_reinit=True)
+        self(X[:1])
+
+
+class FashionMNIST(DataModule):
+    """The Fashion-MNIST dataset :cite:`xiao2017fashion`.
+
+    The training split has the official 60000 training images, the
+    validation split the official 10000 test images; `num_train` and
+    `num_val` keep only the first examples of each.
+    """
+    def __init__(self, batch_size=64, resize=(28, 28), root=None,
+                 num_train=None, num_val=None):
+        super().__init__(root)
+        resize = _data.check_fashion_mnist_args(batch_size, resize)
+        self.save_hyperparameters()
+        self.train = _data.subset('train', num_train, root)
+        self.val = _data.subset('val', num_val, root)
+
+    def transform(self, X, y):
+        """Scale, resize and standardize a batch of uint8 images."""
+        X = X.astype('float32') / 255
+        if tuple(X.shape[-2:]) != self.resize:
+            # Bilinear with half-pixel centers (OpenCV), on NHWC; its size
+            # is (width, height).
+            X = npx.image.resize(np.expand_dims(X, 3),
+                                 size=self.resize[::-1])
+        # With one channel, NHWC and NCHW differ only in shape.
+        X = X.reshape(X.shape[0], 1, *self.resize)
+        return (X - _data.MEAN) / _data.STD, y.astype('int32')
+
+    def get_dataloader(self, train):
+        images, labels = self.train if train else self.val
+        # Batches of numpy examples become one MXNet array each.
+        dataset = gluon.data.ArrayDataset(_onp.array(images),
+                                          _onp.array(labels))
+        return _Transformed(gluon.data.DataLoader(
+            dataset, self.batch_size, shuffle=train,
+            num_workers=self.num_workers), self.transform)
+
+    def text_labels(self, indices):
+        """The class names of the given label indices."""
+        return _data.text_labels(indices)
+
+
+class _Transformed:
+    """A data loader that applies `transform` to each batch."""
+    def __init__(self, loader, transform):
+        self.loader, self.transform = loader, transform
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        return (self.transform(*batch) for batch in self.loader)
