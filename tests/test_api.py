@@ -14,6 +14,8 @@ REQUIRED = {'HyperParameters', 'Module', 'Classifier', 'DataModule',
             'Trainer', 'ProgressBoard', 'use_svg_display', 'set_figsize',
             'plot', 'plt', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'AlexNet',
             'FashionMNIST', 'hpo_budget'}
+# Methods a framework calls by name, which only that framework has.
+FRAMEWORK_HOOKS = {'tensorflow': {'Module.call'}}
 
 
 def signature(node):
@@ -38,12 +40,17 @@ def public_api(module):
             api[node.name] = signature(node)
         elif isinstance(node, ast.ClassDef) and not node.name.startswith(
                 '_'):
-            api[node.name] = [ast.unparse(b) for b in node.bases]
+            # Framework base classes differ (nn.Module, nn.Block,
+            # tf.keras.Model); the bases defined in d2l must not.
+            api[node.name] = [ast.unparse(b) for b in node.bases
+                              if isinstance(b, ast.Name)]
             for item in node.body:
                 if isinstance(item, ast.FunctionDef) and (
                         not item.name.startswith('_')
                         or item.name == '__init__'):
                     api[f'{node.name}.{item.name}'] = signature(item)
+    for name in FRAMEWORK_HOOKS.get(module, ()):
+        api.pop(name)
     return api
 
 

@@ -151,6 +151,8 @@ def asha_run(tmp_path_factory):
         return status.wallclock_time > 300 or (
             epochs >= 2 and status.num_trials_started >= 4)
     with pytest.MonkeyPatch.context() as env:
+        # Syne Tune writes a std.out into the working directory.
+        env.chdir(folder)
         env.setenv('SYNETUNE_FOLDER', str(folder))
         env.setenv(hpo.BUDGET_VAR, 'cpu')
         tuner = Tuner(trial_backend=PythonBackend(
