@@ -33,21 +33,29 @@ REMOTE_LOADERS = re.compile(
 VENDORED = ('_static/mathjax/',)
 
 
-def _d2lbook_snippets():
+def _remote_snippets():
+    """(name, d2lbook snippet, replacement) for the parts of d2l.js that load remote code."""
     from d2lbook import sphinx_template as t
-    ga = t.google_tracker.replace('GOOGLE_ANALYTICS_TRACKING_ID', '')
-    return ga, t.discourse_js
+    note = '\n// {} removed by tools/offline_html.py\n'
+    return [
+        ('Google Analytics', t.google_tracker.replace('GOOGLE_ANALYTICS_TRACKING_ID', ''),
+         note.format('Google Analytics')),
+        # Both embed Discourse comments from a remote server for "Discuss" links. The tab
+        # bar calls discourse_embed(), so it stays, empty.
+        ('Discourse (QR variant)', t.replace_qr, note.format('Discourse embedding (QR)')),
+        ('Discourse', t.discourse_js,
+         note.format('Discourse embedding') + 'function discourse_embed() {}\n'),
+    ]
 
 
 def prepare(rst_dir):
     path = os.path.join(rst_dir, '_static', 'd2l.js')
     with open(path, encoding='UTF-8') as f:
         js = f.read()
-    ga, discourse = _d2lbook_snippets()
-    js = js.replace(ga, '\n// Google Analytics removed by tools/offline_html.py\n')
-    # The tab bar calls discourse_embed(); keep it, without the remote comments.
-    js = js.replace(discourse, '\n// Discourse embedding removed by tools/offline_html.py\n'
-                    'function discourse_embed() {}\n')
+    for name, snippet, replacement in _remote_snippets():
+        if snippet not in js:
+            sys.exit(f'error: {path} lacks d2lbook\'s {name} snippet; is d2lbook still 1.0.3?')
+        js = js.replace(snippet, replacement)
     with open(ICON, 'rb') as f:
         icon = 'data:image/svg+xml;base64,' + base64.b64encode(f.read()).decode()
     js = re.sub(r'https://raw\.githubusercontent\.com/[^"\']*copy-button\.svg', icon, js)
@@ -57,6 +65,16 @@ def prepare(rst_dir):
 
 
 def finish(html_dir):
+    # mxtheme's fonts.css declares CJK fonts served by fonts.gstatic.com; without them the
+    # browser falls back to a local font.
+    fonts = os.path.join(html_dir, '_static', 'fonts.css')
+    if os.path.exists(fonts):
+        with open(fonts, encoding='UTF-8') as f:
+            css = f.read()
+        kept = re.sub(r'@font-face\s*\{[^}]*(?:https?:)?//[^}]*\}\s*', '', css)
+        if kept != css:
+            with open(fonts, 'w', encoding='UTF-8') as f:
+                f.write(kept)
     index = os.path.join(html_dir, 'index.html')
     if not os.path.exists(index) and os.path.exists(os.path.join(html_dir, CHAPTER_INDEX)):
         with open(index, 'w', encoding='UTF-8') as f:

@@ -1,0 +1,204 @@
+# Build the hyperparameter optimization chapter (see README.md).
+#
+#   make html    environments, data, library sync, every tab evaluated, HTML + notebooks
+#   make test    tests in each framework environment, d2lbook checks, every section evaluated
+#                in every framework, Sphinx with unresolved references as errors, offline check
+#   make help    the other targets
+#
+# Each framework tab is evaluated by d2lbook (from .envs/book) with the Jupyter kernel of its
+# own environment (.envs/<framework>), one notebook at a time (tools/d2lbook_run.py).
+# Stamps under _build/stamps/ are written only after a step succeeded.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := html
+.DELETE_ON_ERROR:
+.NOTPARALLEL:
+.SUFFIXES:
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+
+PYTHON ?= python3
+FRAMEWORKS := mxnet pytorch tensorflow
+CHAPTER := chapter_hyperparameter_optimization
+BUILD := _build
+STAMPS := $(BUILD)/stamps
+PKG := $(BUILD)/d2l-hpo-asha.zip
+BOOK_PY := .envs/book/bin/python
+D2LBOOK := $(BOOK_PY) tools/d2lbook_run.py
+
+# What the evaluation of a tab depends on.
+SECTIONS = $(wildcard $(CHAPTER)/*.md)
+LIB_COMMON = $(wildcard d2l/__init__.py d2l/core.py d2l/data.py d2l/hpo.py)
+framework_module = $(wildcard d2l/$(if $(filter pytorch,$1),torch,$1).py)
+IMAGES = $(wildcard static/img/*)
+OFFLINE_ASSETS = $(shell find static/offline -type f 2>/dev/null)
+
+# Everything the build and the notebooks write stays inside the checkout, not in $HOME.
+export SYNETUNE_FOLDER := $(CURDIR)/$(BUILD)/syne-tune
+export MPLCONFIGDIR := $(CURDIR)/$(BUILD)/home/matplotlib
+export KERAS_HOME := $(CURDIR)/$(BUILD)/home/keras
+export IPYTHONDIR := $(CURDIR)/$(BUILD)/home/ipython
+export JUPYTER_RUNTIME_DIR := $(CURDIR)/$(BUILD)/home/jupyter-runtime
+export JUPYTER_PATH := $(CURDIR)/.envs/jupyter
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONNOUSERSITE := 1
+ifdef D2L_HPO_BUDGET
+export D2L_HPO_BUDGET
+endif
+
+# The budget in force ('auto' = full with a GPU, else cpu). The file changes only when the
+# choice changes, and a change re-evaluates the notebooks (tools/d2lbook_run.py).
+BUDGET := $(or $(D2L_HPO_BUDGET),auto)
+$(shell mkdir -p $(STAMPS) && { [ "$$(cat $(STAMPS)/budget 2>/dev/null)" = "$(BUDGET)" ] || echo "$(BUDGET)" > $(STAMPS)/budget; })
+
+.PHONY: html test help envs lib lib-check sysdeps data site notebooks eval \
+        $(FRAMEWORKS:%=env-%) $(FRAMEWORKS:%=eval-%) $(FRAMEWORKS:%=pytest-%) \
+        pytest bookcheck sphinx-check offline-check ci-checks lab clean distclean
+
+## html: set everything up, evaluate every tab, build the HTML and the notebooks
+html: sysdeps lib
+	@$(MAKE) site notebooks
+	@echo "HTML:      $(BUILD)/html/$(CHAPTER)/index.html"
+	@echo "Notebooks: $(BUILD)/notebooks/{$(shell echo $(FRAMEWORKS) | tr ' ' ,)}/ and $(PKG)"
+
+## test: the tests and the book's CI (everything `make html` builds, checked strictly)
+test: sysdeps
+	@$(MAKE) ci-checks
+
+ci-checks: lib-check bookcheck pytest eval site sphinx-check offline-check notebooks
+	@echo "make test: all checks passed"
+
+help:
+	@echo "make html            set up, evaluate every tab, build HTML + notebooks (default)"
+	@echo "make test            tests per framework, d2lbook checks, full build, strict Sphinx"
+	@echo "make eval-FRAMEWORK  evaluate one tab: $(FRAMEWORKS)"
+	@echo "make env-FRAMEWORK   (re)create one environment; make envs for all four"
+	@echo "make lib             copy the #@save blocks of the sections into d2l/hpo.py"
+	@echo "make pytest          run tests/ in each framework environment"
+	@echo "make lab             JupyterLab on the built notebooks, with the d2l-* kernels"
+	@echo "make clean           remove _build/ (make distclean: also .envs/)"
+	@echo "One section: touch it (or edit it), then make html: only it is re-evaluated."
+	@echo "Budget: D2L_HPO_BUDGET=cpu|full make html (default: full with a GPU, else cpu)"
+
+# --- system packages, environments, data, library --------------------------------------
+
+sysdeps:
+	@tools/system_deps.sh $(PYTHON)
+
+envs: $(FRAMEWORKS:%=.envs/%/.stamp) .envs/book/.stamp
+
+$(FRAMEWORKS:%=env-%): env-%: .envs/%/.stamp
+
+.envs/book/.stamp: requirements/book.txt tools/make_env.sh
+	tools/make_env.sh book $(PYTHON)
+
+$(FRAMEWORKS:%=.envs/%/.stamp): .envs/%/.stamp: requirements/%.txt pyproject.toml tools/make_env.sh
+	tools/make_env.sh $* $(PYTHON)
+
+# Fashion-MNIST: Debian's package (installed by sysdeps when root), else d2l downloads it.
+data: .envs/$(firstword $(FRAMEWORKS))/.stamp
+	@cd /tmp && $(CURDIR)/.envs/$(firstword $(FRAMEWORKS))/bin/python -c \
+	  'from d2l import data; print("Fashion-MNIST:", data.find_fashion_mnist())'
+
+lib:
+	@$(PYTHON) tools/build_lib.py
+
+lib-check:
+	@$(PYTHON) tools/build_lib.py --check && echo "d2l/hpo.py is up to date with the sections"
+
+# --- evaluation: one stamp per tab -----------------------------------------------------
+
+eval: $(FRAMEWORKS:%=$(STAMPS)/eval-%)
+
+$(FRAMEWORKS:%=eval-%): eval-%: $(STAMPS)/eval-%
+
+define EVAL_RULE
+$(STAMPS)/eval-$(1): $(SECTIONS) $(CHAPTER) $(LIB_COMMON) $(call framework_module,$(1)) \
+    $(IMAGES) requirements/$(1).txt config.ini tools/d2lbook_run.py $(STAMPS)/budget \
+    .envs/$(1)/.stamp .envs/book/.stamp
+	@echo "=== evaluating the $(1) tab with .envs/$(1) (outdated notebooks only, one at a time)"
+	@cd /tmp && $(CURDIR)/.envs/$(1)/bin/python -c 'from d2l import data; data.find_fashion_mnist()'
+	@mkdir -p $$(SYNETUNE_FOLDER) $$(MPLCONFIGDIR) $$(KERAS_HOME) $$(IPYTHONDIR) $$(JUPYTER_RUNTIME_DIR)
+	$(D2LBOOK) build eval --tab $(1)
+	@touch $$@
+endef
+$(foreach fw,$(FRAMEWORKS),$(eval $(call EVAL_RULE,$(fw))))
+
+# --- merge the tabs, HTML ---------------------------------------------------------------
+
+site: $(STAMPS)/html
+
+# d2lbook re-merges a notebook only when the default tab's output is newer, so the merged
+# tree is rebuilt from scratch whenever any tab (or a resource) changed: a few seconds.
+# `build html --tab all` is not used: it would evaluate stale tabs with the book's Python.
+$(STAMPS)/html: $(FRAMEWORKS:%=$(STAMPS)/eval-%) $(IMAGES) $(OFFLINE_ASSETS) \
+    $(CHAPTER)/hpo.bib config.ini tools/offline_html.py tools/d2lbook_run.py
+	@echo "=== merging the tabs and building the HTML"
+	rm -rf $(BUILD)/eval_all $(BUILD)/rst_all $(BUILD)/html $(BUILD)/sphinx.log
+	$(D2LBOOK) build rst --tab all
+	$(BOOK_PY) tools/offline_html.py prepare $(BUILD)/rst_all
+	.envs/book/bin/sphinx-build -b html -c $(BUILD)/rst_all $(BUILD)/rst_all $(BUILD)/html \
+	  2>&1 | tee $(BUILD)/sphinx.log.partial
+	mv $(BUILD)/sphinx.log.partial $(BUILD)/sphinx.log
+	$(BOOK_PY) tools/offline_html.py finish $(BUILD)/html
+	$(BOOK_PY) tools/offline_html.py check $(BUILD)/html
+	@touch $@
+
+# Unresolved references and citations fail `make test` (Sphinx reports them as warnings).
+SPHINX_ERRORS := undefined label|unknown target|citation not found|could not find bibtex key|\
+failed to create a cross reference|nonexisting document|unknown document|image file not readable|\
+Unknown interpreted text role|Unknown directive type|undefined substitution|duplicate label|\
+not found in bibtex|term not in glossary|Inline .* start-string without end-string
+
+sphinx-check: $(STAMPS)/html
+	@if grep -E -i '$(SPHINX_ERRORS)' $(BUILD)/sphinx.log; then \
+	  echo "error: Sphinx found unresolved references or citations (above; full log: $(BUILD)/sphinx.log)" >&2; \
+	  exit 1; fi
+	@echo "Sphinx: no unresolved references or citations ($$(grep -c -i 'warning' $(BUILD)/sphinx.log || true) warning lines in $(BUILD)/sphinx.log)"
+
+offline-check: $(STAMPS)/html
+	@$(BOOK_PY) tools/offline_html.py check $(BUILD)/html
+
+# --- notebooks: one folder per framework ------------------------------------------------
+
+notebooks: $(STAMPS)/notebooks
+
+# `build pkg` copies each tab's evaluated notebooks (whose metadata names the d2l-<framework>
+# kernel) into mxnet/ pytorch/ tensorflow/ in the source root and zips them; the folders are
+# moved under _build/ at once. Zero-byte placeholders (a section without that tab) are dropped.
+$(STAMPS)/notebooks: $(FRAMEWORKS:%=$(STAMPS)/eval-%) config.ini tools/d2lbook_run.py
+	@echo "=== packaging the notebooks"
+	rm -rf $(FRAMEWORKS) $(BUILD)/notebooks $(PKG)
+	$(D2LBOOK) build pkg
+	mkdir -p $(BUILD)/notebooks
+	mv $(FRAMEWORKS) $(BUILD)/notebooks/
+	find $(BUILD)/notebooks -name '*.ipynb' -size 0 -delete
+	rm -f $(PKG) && cd $(BUILD)/notebooks && zip -q -r $(CURDIR)/$(PKG) $(FRAMEWORKS)
+	@touch $@
+
+lab: $(STAMPS)/notebooks
+	@echo "Kernels d2l-mxnet, d2l-pytorch, d2l-tensorflow come from JUPYTER_PATH=$(JUPYTER_PATH)"
+	cd $(BUILD)/notebooks && $(CURDIR)/.envs/book/bin/jupyter lab
+
+# --- tests ------------------------------------------------------------------------------
+
+pytest: $(FRAMEWORKS:%=pytest-%)
+
+# Each framework environment runs the whole suite; the tests pick the framework installed.
+# Exit status 5 (no tests collected) is a failure once tests/ has test files.
+$(FRAMEWORKS:%=pytest-%): pytest-%: .envs/%/.stamp
+	@echo "=== pytest in .envs/$*"
+	@if compgen -G 'tests/test_*.py' >/dev/null || compgen -G 'tests/*_test.py' >/dev/null; then \
+	  .envs/$*/bin/python -m pytest -q -p no:cacheprovider tests; \
+	else echo "no tests in tests/ yet"; fi
+
+bookcheck: .envs/book/.stamp
+	$(D2LBOOK) build outputcheck tabcheck
+
+# --- cleaning ---------------------------------------------------------------------------
+
+clean:
+	rm -rf $(BUILD) $(FRAMEWORKS)
+
+distclean: clean
+	rm -rf .envs
