@@ -69,7 +69,11 @@ def parameters(model):
                 for p in model.collect_params().values()]
     if FRAMEWORK == 'torch':
         return [p.detach().numpy().copy() for p in model.parameters()]
-    return [w.numpy().copy() for w in model.weights]
+    import tensorflow as tf
+    # The Trainer runs training_step inside a tf.function, where it is
+    # traced: read the variables' current values in the eager context.
+    with tf.init_scope():
+        return [w.numpy().copy() for w in model.weights]
 
 
 def seed(n):

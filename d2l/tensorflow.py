@@ -1,0 +1,337 @@
+"""The chapter's library for TensorFlow: ``from d2l import tensorflow as d2l``.
+
+It offers the same names and signatures as ``d2l.torch``. Models are Keras 3
+models; the Trainer compiles each training and validation step with
+`tf.function`, so that a step runs as one graph rather than op by op.
+"""
+import numpy as np
+import tensorflow as tf
+
+from d2l import data as _data
+from d2l import hpo as _hpo
+from d2l.core import (HyperParameters, ProgressBoard, add_to_class,
+                      check_positive, plot, plt, set_axes, set_figsize,
+                      use_svg_display)
+from d2l.hpo import *  # noqa: F401,F403  (the sections' saved code)
+
+def cpu():
+    """The CPU device (a `tf.device` scope)."""
+    return tf.device('/CPU:0')
+
+
+def gpu(i=0):
+    """The i-th GPU device (a `tf.device` scope)."""
+    return tf.device(f'/GPU:{i}')
+
+
+def num_gpus():
+    """The number of GPUs this process sees."""
+    return len(tf.config.list_physical_devices('GPU'))
+
+
+def try_gpu(i=0):
+    """The i-th GPU if it exists, else the CPU."""
+    return gpu(i) if num_gpus() >= i + 1 else cpu()
+
+
+def hpo_budget(name=None):
+    """The chapter's compute budget: 'full' with a GPU, else 'cpu'."""
+    return _hpo.choose_budget(name, num_gpus())
+
+
+class Module(tf.keras.Model, HyperParameters):
+    """The base class of models."""
+    def __init__(self, plot_train_per_epoch=2, plot_valid_per_epoch=1):
+        super().__init__()
+        # Keras' Model.__init__ sets `self.loss = None` (for compile()),
+        # which would hide the loss method below.
+        del self.loss
+        self.save_hyperparameters()
+        self.board = ProgressBoard()
+
+    def loss(self, y_hat, y):
+        raise NotImplementedError
+
+    def forward(self, X):
+        return self.net(X)
+
+    def call(self, X, training=None):
+        # Keras passes `training` on to the layers that self.net calls.
+        return self.forward(X)
+
+    def initialize(self, X):
+        """Prepare the parameters, given a first batch of inputs `X`."""
+        self(X[:1])
+
+    def plot(self, key, value, train):
+        """Record a point on the progress board, in epochs.
+
+        Inside a `tf.function` (the Trainer's compiled steps) the point is
+        recorded when the step runs, not when it is traced.
+        """
+        self.board.xlabel = 'epoch'
+        label = ('train_' if train else 'val_') + key
+
+        def draw(value):
+            if train:
+                x = (self.trainer.train_batch_idx
+                     / self.trainer.num_train_batches)
+                n = self.trainer.num_train_batches / self.plot_train_per_epoch
+            else:
+                x = self.trainer.epoch + 1
+                n = self.trainer.num_val_batches / self.plot_valid_per_epoch
+            self.board.draw(x, float(value), label, every_n=max(int(n), 1))
+
+        if tf.executing_eagerly():
+            draw(value)
+        else:
+            tf.py_function(draw, [value], Tout=[])
+
+    def training_step(self, batch):
+        l = self.loss(self(*batch[:-1], training=True), batch[-1])
+        self.plot('loss', l, train=True)
+        return l
+
+    def validation_step(self, batch):
+        l = self.loss(self(*batch[:-1], training=False), batch[-1])
+        self.plot('loss', l, train=False)
+
+    def configure_optimizers(self):
+        return tf.keras.optimizers.SGD(learning_rate=self.lr)
+
+
+class Classifier(Module):
+    """The base class of classification models."""
+    def loss(self, Y_hat, Y, averaged=True):
+        l = tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.cast(Y, tf.int64), logits=Y_hat)
+        return tf.reduce_mean(l) if averaged else l
+
+    def error(self, Y_hat, Y, averaged=True):
+        """The fraction (or, if not averaged, the 0/1 mask) of mistakes."""
+        wrong = tf.cast(tf.argmax(Y_hat, axis=1) != tf.cast(Y, tf.int64),
+                        tf.float32)
+        return tf.reduce_mean(wrong) if averaged else wrong
+
+    def validation_step(self, batch):
+        """Plot loss and error on a batch; return its number of mistakes."""
+        Y_hat = self(*batch[:-1], training=False)
+        self.plot('loss', self.loss(Y_hat, batch[-1]), train=False)
+        wrong = self.error(Y_hat, batch[-1], averaged=False)
+        self.plot('error', tf.reduce_mean(wrong), train=False)
+        return tf.reduce_sum(wrong)
+
+
+class DataModule(HyperParameters):
+    """The base class of data."""
+    def __init__(self, root=None, num_workers=0):
+        self.save_hyperparameters()
+
+    def get_dataloader(self, train):
+        raise NotImplementedError
+
+    def train_dataloader(self):
+        return self.get_dataloader(train=True)
+
+    def val_dataloader(self):
+        return self.get_dataloader(train=False)
+
+
+class Trainer(HyperParameters):
+    """Train a model on data with minibatch SGD."""
+    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
+        check_positive('max_epochs', max_epochs)
+        self.save_hyperparameters()
+        # One GPU at most: in this chapter each trial gets a GPU of its own.
+        gpu_found = bool(tf.config.list_physical_devices('GPU'))
+        self.device = try_gpu() if num_gpus else cpu()
+        if num_gpus and not gpu_found:
+            print('Trainer: no GPU found, training on the CPU.')
+        self.model = None
+
+    def prepare_data(self, data):
+        self.train_dataloader = data.train_dataloader()
+        self.val_dataloader = data.val_dataloader()
+        self.num_train_batches = len(self.train_dataloader)
+        self.num_val_batches = len(self.val_dataloader)
+
+    def prepare_model(self, model):
+        """Take on `model`; new models get a new optimizer."""
+        model.trainer = self
+        model.board.xlim = [0, self.max_epochs]
+        if model is not self.model:
+            # A second fit() of the same model keeps its optimizer and
+            # counters, so that training continues where the first stopped.
+            self.model = model
+            self.optim = None
+            self.epoch = self.train_batch_idx = self.val_batch_idx = 0
+            self._steps = {}
+
+    def prepare_batch(self, batch):
+        return batch
+
+    def fit(self, model, data):
+        self.prepare_data(data)
+        self.prepare_model(model)
+        with self.device:
+            if self.optim is None:
+                model.initialize(next(iter(self.train_dataloader))[0])
+                self.optim = model.configure_optimizers()
+                # Create the optimizer's variables now, not while tracing.
+                self.optim.build(model.trainable_variables)
+            for _ in range(self.max_epochs):
+                self.fit_epoch()
+                self.epoch += 1
+
+    def fit_epoch(self):
+        step = self._compiled(self.model.training_step, self.train_dataloader,
+                              self._train_step)
+        with self.device:
+            for batch in self.train_dataloader:
+                step(self.prepare_batch(batch))
+                self.train_batch_idx += 1
+        if self.model.board.display:
+            # Only a visible board needs per-epoch validation curves.
+            self.validate(self.model)
+
+    def _train_step(self, batch):
+        with tf.GradientTape() as tape:
+            loss = self.model.training_step(batch)
+        params = self.model.trainable_variables
+        grads = tape.gradient(loss, params)
+        if self.gradient_clip_val > 0:
+            grads, _ = tf.clip_by_global_norm(grads, self.gradient_clip_val)
+        self.optim.apply_gradients(zip(grads, params))
+        return loss
+
+    def _compiled(self, method, loader, fn=None):
+        """`fn` (default: `method`) as a tf.function, traced once per fit.
+
+        The input signature comes from the data loader, so that the smaller
+        last batch does not cause a second trace. The cache is keyed by the
+        step method, so that replacing a model's training_step takes effect.
+        """
+        spec = getattr(loader, 'element_spec', None)
+        key = (getattr(method, '__func__', method),
+               getattr(method, '__self__', None), spec, fn is None,
+               self.gradient_clip_val)
+        if key not in self._steps:
+            fn = fn or method
+            self._steps[key] = (
+                tf.function(fn, reduce_retracing=True) if spec is None
+                else tf.function(fn, input_signature=[spec]))
+        return self._steps[key]
+
+    def validate(self, model):
+        """The fraction of misclassified validation examples (a scalar)."""
+        if self.model is not model:
+            raise ValueError('validate(model) needs a model that was passed '
+                             'to fit() of this trainer first')
+        step = self._compiled(model.validation_step, self.val_dataloader)
+        with self.device:
+            wrong, n = tf.zeros(()), 0
+            for batch in self.val_dataloader:
+                wrong += step(self.prepare_batch(batch))
+                n += int(tf.shape(batch[-1])[0])
+                self.val_batch_idx += 1
+            return wrong / n
+
+
+class AlexNet(Classifier):
+    """AlexNet for 1-channel images :cite:`krizhevsky2012imagenet`.
+
+    Inputs must be at least `min_size` pixels high and wide: smaller ones
+    shrink to nothing before the dense layers.
+    """
+    min_size = 65
+
+    def __init__(self, lr=0.1, num_classes=10):
+        super().__init__()
+        check_positive('lr', lr)
+        self.save_hyperparameters()
+        layers = tf.keras.layers
+        self.net = tf.keras.Sequential([
+            # Keras has no numeric padding: pad 1 pixel, then a 'valid'
+            # convolution gives the sizes of PyTorch's padding=1.
+            layers.ZeroPadding2D(padding=1),
+            layers.Conv2D(96, kernel_size=11, strides=4, activation='relu'),
+            layers.MaxPool2D(pool_size=3, strides=2),
+            layers.Conv2D(256, kernel_size=5, padding='same',
+                          activation='relu'),
+            layers.MaxPool2D(pool_size=3, strides=2),
+            layers.Conv2D(384, kernel_size=3, padding='same',
+                          activation='relu'),
+            layers.Conv2D(384, kernel_size=3, padding='same',
+                          activation='relu'),
+            layers.Conv2D(256, kernel_size=3, padding='same',
+                          activation='relu'),
+            layers.MaxPool2D(pool_size=3, strides=2), layers.Flatten(),
+            layers.Dense(4096, activation='relu'), layers.Dropout(0.5),
+            layers.Dense(4096, activation='relu'), layers.Dropout(0.5),
+            layers.Dense(num_classes)])
+
+    def forward(self, X):
+        # Images are NHWC. Checked in Python, so that the error is raised at
+        # once, also while a tf.function traces this (known static sizes).
+        size = [s for s in X.shape[1:3] if s is not None]
+        if size and min(size) < self.min_size:
+            raise ValueError(
+                f'AlexNet needs images of at least {self.min_size}x'
+                f'{self.min_size} pixels, got {tuple(X.shape[1:3])}; use '
+                f'FashionMNIST(resize=({self.min_size}, {self.min_size})) '
+                'or larger')
+        return self.net(X)
+
+    def initialize(self, X):
+        """Create the weights from `X`, then apply He initialization.
+
+        He initialization :cite:`he2015delving` suits the ReLUs and lets
+        the network learn from the first epoch at the small CPU budget.
+        """
+        self(X[:1])
+        for layer in self.net.layers:
+            if isinstance(layer, (tf.keras.layers.Conv2D,
+                                  tf.keras.layers.Dense)):
+                # A new initializer per layer: Keras 3 repeats the values of
+                # an unseeded initializer object that is called twice.
+                he_normal = tf.keras.initializers.HeNormal()
+                layer.kernel.assign(he_normal(layer.kernel.shape))
+                layer.bias.assign(tf.zeros(layer.bias.shape))
+
+
+class FashionMNIST(DataModule):
+    """The Fashion-MNIST dataset :cite:`xiao2017fashion`.
+
+    The training split has the official 60000 training images, the
+    validation split the official 10000 test images; `num_train` and
+    `num_val` keep only the first examples of each. Batches are NHWC:
+    images (N, H, W, 1) float32 and labels (N,) int32.
+    """
+    def __init__(self, batch_size=64, resize=(28, 28), root=None,
+                 num_train=None, num_val=None):
+        super().__init__(root)
+        resize = _data.check_fashion_mnist_args(batch_size, resize)
+        self.save_hyperparameters()
+        self.train = _data.subset('train', num_train, root)
+        self.val = _data.subset('val', num_val, root)
+
+    def transform(self, X, y):
+        """Scale, resize and standardize a batch of uint8 images."""
+        X = tf.cast(tf.expand_dims(X, -1), tf.float32) / 255
+        if tuple(X.shape[1:3]) != self.resize:
+            X = tf.image.resize(X, self.resize, method='bilinear')
+        return (X - _data.MEAN) / _data.STD, tf.cast(y, tf.int32)
+
+    def get_dataloader(self, train):
+        images, labels = self.train if train else self.val
+        dataset = tf.data.Dataset.from_tensor_slices(
+            (np.asarray(images), np.asarray(labels)))
+        if train:
+            dataset = dataset.shuffle(len(labels))
+        return dataset.batch(self.batch_size).map(
+            self.transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+                tf.data.AUTOTUNE)
+
+    def text_labels(self, indices):
+        """The class names of the given label indices."""
+        return _data.text_labels(indices)
