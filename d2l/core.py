@@ -1,4 +1,5 @@
 """Framework-neutral helpers: hyperparameters, argument checks, plotting."""
+import functools
 import inspect
 
 from matplotlib import pyplot as plt
@@ -15,6 +16,12 @@ def add_to_class(Class):
         setattr(Class, obj.__name__, obj)
         return obj
     return wrapper
+
+
+@functools.lru_cache(maxsize=None)
+def notice_no_gpu():
+    """Say, once per process, that a GPU was asked for but none is there."""
+    print('Trainer: no GPU found, training on the CPU.')
 
 
 def check_positive(name, value):

@@ -5,6 +5,7 @@ import numpy as _onp
 from mxnet import autograd, gluon, init, np, npx
 from mxnet.gluon import nn
 
+from d2l import core as _core
 from d2l import data as _data
 from d2l import hpo as _hpo
 from d2l.core import (HyperParameters, ProgressBoard, add_to_class,
@@ -137,7 +138,7 @@ class Trainer(HyperParameters):
         # One GPU at most: in this chapter each trial gets a GPU of its own.
         self.device = try_gpu() if num_gpus else cpu()
         if num_gpus and self.device == cpu():
-            print('Trainer: no GPU found, training on the CPU.')
+            _core.notice_no_gpu()
         self.model = None
 
     def prepare_data(self, data):

@@ -7,6 +7,7 @@ models; the Trainer compiles each training and validation step with
 import numpy as np
 import tensorflow as tf
 
+from d2l import core as _core
 from d2l import data as _data
 from d2l import hpo as _hpo
 from d2l.core import (HyperParameters, ProgressBoard, add_to_class,
@@ -146,7 +147,7 @@ class Trainer(HyperParameters):
         gpu_found = bool(tf.config.list_physical_devices('GPU'))
         self.device = try_gpu() if num_gpus else cpu()
         if num_gpus and not gpu_found:
-            print('Trainer: no GPU found, training on the CPU.')
+            _core.notice_no_gpu()
         self.model = None
 
     def prepare_data(self, data):

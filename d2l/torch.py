@@ -4,6 +4,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from d2l import core as _core
 from d2l import data as _data
 from d2l import hpo as _hpo
 from d2l.core import (HyperParameters, ProgressBoard, add_to_class,
@@ -122,7 +123,7 @@ class Trainer(HyperParameters):
         # One GPU at most: in this chapter each trial gets a GPU of its own.
         self.device = try_gpu() if num_gpus else cpu()
         if num_gpus and self.device == cpu():
-            print('Trainer: no GPU found, training on the CPU.')
+            _core.notice_no_gpu()
         self.model = None
 
     def prepare_data(self, data):
