@@ -2,7 +2,7 @@
 """Make d2lbook's HTML work offline, and check that it does (called by the Makefile).
 
     python tools/offline_html.py prepare _build/rst_all   # after `build rst`, before Sphinx
-    python tools/offline_html.py finish _build/html       # after Sphinx
+    python tools/offline_html.py finish _build/html       # after Sphinx (also trims the theme)
     python tools/offline_html.py check _build/html        # exit 1 on any remote load
 
 d2lbook 1.0.3 writes a `_static/d2l.js` that always contains a Google Analytics loader (even
@@ -64,7 +64,28 @@ def prepare(rst_dir):
     print(f'{path}: Google Analytics and Discourse removed, copy icon inlined')
 
 
+def _prune_theme_colours(html_dir):
+    """mxtheme ships 300 colour variants of its stylesheet (43 MB); keep the ones in use."""
+    mdl = os.path.join(html_dir, '_static', 'material-design-lite-1.3.0')
+    if not os.path.isdir(mdl):
+        return
+    used = set()
+    for dirpath, _, files in os.walk(html_dir):
+        for name in files:
+            if name.endswith('.html'):
+                with open(os.path.join(dirpath, name), encoding='UTF-8',
+                          errors='replace') as f:
+                    used.update(re.findall(r'material-design-lite-1\.3\.0/([\w.-]+\.css)',
+                                           f.read()))
+    if not used:
+        return
+    for name in os.listdir(mdl):
+        if re.fullmatch(r'material\.[\w-]+\.min\.css', name) and name not in used:
+            os.remove(os.path.join(mdl, name))
+
+
 def finish(html_dir):
+    _prune_theme_colours(html_dir)
     # mxtheme's fonts.css declares CJK fonts served by fonts.gstatic.com; without them the
     # browser falls back to a local font.
     fonts = os.path.join(html_dir, '_static', 'fonts.css')
