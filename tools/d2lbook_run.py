@@ -195,6 +195,11 @@ def main():
     logging.basicConfig(
         format='[d2lbook:%(filename)s:L%(lineno)d] %(levelname)-6s %(message)s')
     logging.getLogger().setLevel(logging.INFO)
+    # The d2l-<framework> kernels (tools/make_env.sh); the Makefile sets the same path.
+    kernels = os.path.join(ROOT, '.envs', 'jupyter')
+    paths = [p for p in os.environ.get('JUPYTER_PATH', '').split(os.pathsep) if p]
+    if kernels not in paths:
+        os.environ['JUPYTER_PATH'] = os.pathsep.join([kernels] + paths)
     args = sys.argv[1:]
     if not args or args[0] != 'build':
         sys.exit('usage: tools/d2lbook_run.py build COMMAND... [--tab TAB]')
