@@ -7,7 +7,8 @@
 #
 # Each framework tab is evaluated by d2lbook (from .envs/book) with the Jupyter kernel of its
 # own environment (.envs/<framework>), one notebook at a time (tools/d2lbook_run.py).
-# Stamps under _build/stamps/ are written only after a step succeeded.
+# Stamps under _build/stamps/ are written only after a step succeeded, and carry the time the
+# step started: a source edited while a step runs makes the next `make` run it again.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -118,10 +119,11 @@ $(STAMPS)/eval-$(1): $(SECTIONS) $(CHAPTER) $(LIB_COMMON) $(call framework_modul
     $(IMAGES) requirements/$(1).txt config.ini tools/d2lbook_run.py $(STAMPS)/budget \
     .envs/$(1)/.stamp .envs/book/.stamp
 	@echo "=== evaluating the $(1) tab with .envs/$(1) (outdated notebooks only, one at a time)"
+	@touch $$@.started
 	@cd /tmp && $(CURDIR)/.envs/$(1)/bin/python -c 'from d2l import data; data.find_fashion_mnist()'
 	@mkdir -p $$(SYNETUNE_FOLDER) $$(MPLCONFIGDIR) $$(KERAS_HOME) $$(IPYTHONDIR) $$(JUPYTER_RUNTIME_DIR)
 	$(D2LBOOK) build eval --tab $(1)
-	@touch $$@
+	@mv -f $$@.started $$@
 endef
 $(foreach fw,$(FRAMEWORKS),$(eval $(call EVAL_RULE,$(fw))))
 
@@ -135,6 +137,7 @@ site: $(STAMPS)/html
 $(STAMPS)/html: $(FRAMEWORKS:%=$(STAMPS)/eval-%) $(IMAGES) $(OFFLINE_ASSETS) \
     $(CHAPTER)/hpo.bib config.ini tools/offline_html.py tools/d2lbook_run.py
 	@echo "=== merging the tabs and building the HTML"
+	@touch $@.started
 	rm -rf $(BUILD)/eval_all $(BUILD)/rst_all $(BUILD)/html $(BUILD)/sphinx.log
 	$(D2LBOOK) build rst --tab all
 	$(BOOK_PY) tools/offline_html.py prepare $(BUILD)/rst_all
@@ -143,7 +146,7 @@ $(STAMPS)/html: $(FRAMEWORKS:%=$(STAMPS)/eval-%) $(IMAGES) $(OFFLINE_ASSETS) \
 	mv $(BUILD)/sphinx.log.partial $(BUILD)/sphinx.log
 	$(BOOK_PY) tools/offline_html.py finish $(BUILD)/html
 	$(BOOK_PY) tools/offline_html.py check $(BUILD)/html
-	@touch $@
+	@mv -f $@.started $@
 
 # Unresolved references and citations fail `make test` (Sphinx reports them as warnings).
 SPHINX_ERRORS := undefined label|unknown target|citation not found|could not find bibtex key|\
@@ -169,13 +172,14 @@ notebooks: $(STAMPS)/notebooks
 # moved under _build/ at once. Zero-byte placeholders (a section without that tab) are dropped.
 $(STAMPS)/notebooks: $(FRAMEWORKS:%=$(STAMPS)/eval-%) config.ini tools/d2lbook_run.py
 	@echo "=== packaging the notebooks"
+	@touch $@.started
 	rm -rf $(FRAMEWORKS) $(BUILD)/notebooks $(PKG)
 	$(D2LBOOK) build pkg
 	mkdir -p $(BUILD)/notebooks
 	mv $(FRAMEWORKS) $(BUILD)/notebooks/
 	find $(BUILD)/notebooks -name '*.ipynb' -size 0 -delete
 	rm -f $(PKG) && cd $(BUILD)/notebooks && zip -q -r $(CURDIR)/$(PKG) $(FRAMEWORKS)
-	@touch $@
+	@mv -f $@.started $@
 
 lab: $(STAMPS)/notebooks
 	@echo "Kernels d2l-mxnet, d2l-pytorch, d2l-tensorflow come from JUPYTER_PATH=$(JUPYTER_PATH)"

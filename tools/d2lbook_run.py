@@ -17,7 +17,8 @@ Same command line as `d2lbook`. The changes, all made from outside d2lbook 1.0.3
   tools/make_env.sh), i.e. the Python of .envs/T, and the evaluated notebook records that
   kernel in its metadata, so the notebook packages open with the right environment.
 * Outputs are written atomically (a temporary file, then a rename), so an interrupted build
-  never leaves a truncated notebook that looks newer than its source.
+  never leaves a truncated notebook that looks newer than its source; and an output's mtime is
+  the time its source was read, so a source edited during the run is evaluated again.
 * A failing cell is reported with its section, framework and cell.
 * Dependencies per tab: tab T re-evaluates when the framework-neutral library, d2l/<T>.py,
   requirements/T.txt or the chosen budget (_build/stamps/budget, D2L_HPO_BUDGET) change, not
@@ -30,6 +31,7 @@ import logging
 import os
 import re
 import sys
+import time
 
 from d2lbook import build as d2l_build
 from d2lbook import resource
@@ -95,7 +97,7 @@ def _describe_failure(nb, section, tab):
     return f'section {section}, framework {tab}'
 
 
-def _job(nb, output_fn, run_cells, timeout, lang, tab):
+def _job(nb, output_fn, run_cells, timeout, lang, tab, read_at=None):
     import nbformat
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
     from nbconvert.preprocessors import ExecutePreprocessor
@@ -134,6 +136,8 @@ def _job(nb, output_fn, run_cells, timeout, lang, tab):
     tmp = output_fn + '.partial'
     with open(tmp, 'w') as f:
         f.write(nbformat.writes(nb))
+    if read_at is not None:
+        os.utime(tmp, (read_at, read_at))
     os.replace(tmp, output_fn)
 
 
@@ -167,7 +171,9 @@ _original_find_md_files = d2l_build.Builder._find_md_files
 
 
 def _process_and_eval_notebook(scheduler, input_fn, output_fn, run_cells, config, **kw):
-    d2l_build._job = functools.partial(_job, tab=config.tab)
+    # The source is read now; its output will carry this time as mtime, so that an edit made
+    # while the notebook runs leaves the output older than the source (evaluated again).
+    d2l_build._job = functools.partial(_job, tab=config.tab, read_at=time.time())
     return _original_process(scheduler, input_fn, output_fn, run_cells, config, **kw)
 
 
