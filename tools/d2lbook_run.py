@@ -54,6 +54,8 @@ class SerialScheduler(resource.Scheduler):
     """d2lbook's scheduler with one CPU slot: notebooks run one after another."""
 
     def __init__(self, num_cpu_workers, num_gpu_workers):
+        logging.info('tools/d2lbook_run.py: evaluating one notebook at a time '
+                     f'(with all {num_gpu_workers} GPUs), not {num_cpu_workers} in parallel')
         super().__init__(1, num_gpu_workers)
 
 
