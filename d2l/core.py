@@ -1,13 +1,15 @@
-"""Framework-neutral helpers: hyperparameters, argument checks, plotting."""
+"""Framework-neutral helpers: hyperparameters, argument checks, plotting,
+and the parts of `DataModule` and `Trainer` that no framework changes."""
+import contextlib
 import functools
 import inspect
 
 from matplotlib import pyplot as plt
 from matplotlib_inline import backend_inline
 
-__all__ = ['HyperParameters', 'ProgressBoard', 'add_to_class',
-           'check_positive', 'plot', 'plt', 'set_axes', 'set_figsize',
-           'use_svg_display']
+__all__ = ['DataModule', 'HyperParameters', 'ProgressBoard', 'TrainerBase',
+           'add_to_class', 'check_positive', 'plot', 'plt', 'set_axes',
+           'set_figsize', 'use_svg_display']
 
 
 def add_to_class(Class):
@@ -146,3 +148,103 @@ class ProgressBoard(HyperParameters):
                  self.ylim or None, self.xscale, self.yscale, None)
         display.display(self.fig)
         display.clear_output(wait=True)
+
+
+class DataModule(HyperParameters):
+    """The base class of data."""
+    def __init__(self, root=None, num_workers=0):
+        self.save_hyperparameters()
+
+    def get_dataloader(self, train):
+        raise NotImplementedError
+
+    def train_dataloader(self):
+        return self.get_dataloader(train=True)
+
+    def val_dataloader(self):
+        return self.get_dataloader(train=False)
+
+
+class TrainerBase(HyperParameters):
+    """What every framework's `Trainer` shares: the argument check, the
+    device choice, the data, taking on a model, and the epoch loop.
+
+    A framework's `Trainer` provides the public `prepare_batch(batch)`,
+    `fit_epoch()` and `validate(model)`, and the hooks `_cpu`, `_gpu`,
+    `_num_gpus` and `_new_model` below; `_device_scope` and
+    `_configure_optimizers` have defaults that suit most frameworks.
+    """
+    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
+        check_positive('max_epochs', max_epochs)
+        self.save_hyperparameters()
+        # One GPU at most: in this chapter each trial gets a GPU of its own.
+        use_gpu = bool(num_gpus) and self._num_gpus() > 0
+        if num_gpus and not use_gpu:
+            notice_no_gpu()
+        self.device = self._gpu() if use_gpu else self._cpu()
+        self.model = None
+
+    @staticmethod
+    def _cpu():
+        """The CPU device: the framework's cpu()."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _gpu():
+        """The first GPU device: the framework's gpu()."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _num_gpus():
+        """The number of GPUs this process sees: the framework's num_gpus()."""
+        raise NotImplementedError
+
+    def _new_model(self, model):
+        """Return `model`, which this trainer has not trained yet, ready for
+        `self.device`, and drop what was kept for the previous model."""
+        raise NotImplementedError
+
+    def _device_scope(self):
+        """The context that fit() runs in; frameworks that place operations
+        by scope (TensorFlow) return one for `self.device`."""
+        return contextlib.nullcontext()
+
+    def _configure_optimizers(self, model):
+        """The optimizer of `model`, for a framework to complete."""
+        return model.configure_optimizers()
+
+    def prepare_data(self, data):
+        self.train_dataloader = data.train_dataloader()
+        self.val_dataloader = data.val_dataloader()
+        self.num_train_batches = len(self.train_dataloader)
+        self.num_val_batches = len(self.val_dataloader)
+
+    def prepare_model(self, model):
+        """Take on `model`; new models get a new optimizer."""
+        model.trainer = self
+        model.board.xlim = [0, self.max_epochs]
+        if model is not self.model:
+            # A second fit() of the same model keeps its optimizer and
+            # counters, so that training continues where the first stopped.
+            self.model = self._new_model(model)
+            self.optim = None
+            self.epoch = self.train_batch_idx = self.val_batch_idx = 0
+
+    def fit(self, model, data):
+        self.prepare_data(data)
+        self.prepare_model(model)
+        with self._device_scope():
+            if self.optim is None:
+                batch = next(iter(self.train_dataloader))
+                model.initialize(self.prepare_batch(batch)[0])
+                self.optim = self._configure_optimizers(model)
+            for _ in range(self.max_epochs):
+                self.fit_epoch()
+                self.epoch += 1
+
+    def _check_fitted(self, model):
+        """Raise a ValueError unless fit() of this trainer last took `model`;
+        validate(model) starts with this check."""
+        if self.model is not model:
+            raise ValueError('validate(model) needs a model that was passed '
+                             'to fit() of this trainer first')

@@ -7,12 +7,11 @@ models; the Trainer compiles each training and validation step with
 import numpy as np
 import tensorflow as tf
 
-from d2l import core as _core
 from d2l import data as _data
 from d2l import hpo as _hpo
-from d2l.core import (HyperParameters, ProgressBoard, add_to_class,
-                      check_positive, plot, plt, set_axes, set_figsize,
-                      use_svg_display)
+from d2l.core import (DataModule, HyperParameters, ProgressBoard,
+                      TrainerBase, add_to_class, check_positive, plot, plt,
+                      set_axes, set_figsize, use_svg_display)
 from d2l.hpo import *  # noqa: F401,F403  (the sections' saved code)
 
 def cpu():
@@ -123,66 +122,26 @@ class Classifier(Module):
         return tf.reduce_sum(wrong)
 
 
-class DataModule(HyperParameters):
-    """The base class of data."""
-    def __init__(self, root=None, num_workers=0):
-        self.save_hyperparameters()
-
-    def get_dataloader(self, train):
-        raise NotImplementedError
-
-    def train_dataloader(self):
-        return self.get_dataloader(train=True)
-
-    def val_dataloader(self):
-        return self.get_dataloader(train=False)
-
-
-class Trainer(HyperParameters):
+class Trainer(TrainerBase):
     """Train a model on data with minibatch SGD."""
-    def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
-        check_positive('max_epochs', max_epochs)
-        self.save_hyperparameters()
-        # One GPU at most: in this chapter each trial gets a GPU of its own.
-        gpu_found = bool(tf.config.list_physical_devices('GPU'))
-        self.device = try_gpu() if num_gpus else cpu()
-        if num_gpus and not gpu_found:
-            _core.notice_no_gpu()
-        self.model = None
+    # The device functions above, for TrainerBase to choose the device.
+    _cpu, _gpu, _num_gpus = map(staticmethod, (cpu, gpu, num_gpus))
 
-    def prepare_data(self, data):
-        self.train_dataloader = data.train_dataloader()
-        self.val_dataloader = data.val_dataloader()
-        self.num_train_batches = len(self.train_dataloader)
-        self.num_val_batches = len(self.val_dataloader)
+    def _new_model(self, model):
+        self._steps = {}  # Compiled steps belong to the previous model.
+        return model
 
-    def prepare_model(self, model):
-        """Take on `model`; new models get a new optimizer."""
-        model.trainer = self
-        model.board.xlim = [0, self.max_epochs]
-        if model is not self.model:
-            # A second fit() of the same model keeps its optimizer and
-            # counters, so that training continues where the first stopped.
-            self.model = model
-            self.optim = None
-            self.epoch = self.train_batch_idx = self.val_batch_idx = 0
-            self._steps = {}
+    def _device_scope(self):
+        return self.device
+
+    def _configure_optimizers(self, model):
+        optim = model.configure_optimizers()
+        # Create the optimizer's variables now, not while tracing.
+        optim.build(model.trainable_variables)
+        return optim
 
     def prepare_batch(self, batch):
         return batch
-
-    def fit(self, model, data):
-        self.prepare_data(data)
-        self.prepare_model(model)
-        with self.device:
-            if self.optim is None:
-                model.initialize(next(iter(self.train_dataloader))[0])
-                self.optim = model.configure_optimizers()
-                # Create the optimizer's variables now, not while tracing.
-                self.optim.build(model.trainable_variables)
-            for _ in range(self.max_epochs):
-                self.fit_epoch()
-                self.epoch += 1
 
     def fit_epoch(self):
         step = self._compiled(self.model.training_step, self.train_dataloader,
@@ -225,9 +184,7 @@ class Trainer(HyperParameters):
 
     def validate(self, model):
         """The fraction of misclassified validation examples (a scalar)."""
-        if self.model is not model:
-            raise ValueError('validate(model) needs a model that was passed '
-                             'to fit() of this trainer first')
+        self._check_fitted(model)
         step = self._compiled(model.validation_step, self.val_dataloader)
         with self.device:
             wrong, n = tf.zeros(()), 0
