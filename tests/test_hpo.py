@@ -187,3 +187,15 @@ def test_trials_per_rung_counts_each_trial_once(asha_run):
         expected[max(r for r in expected if r <= epoch)] += 1
     assert counts.to_dict() == expected
     assert counts.sum() == len(highest)
+
+
+def test_share_cpu_cores(monkeypatch):
+    for var in ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS',
+                'TF_NUM_INTEROP_THREADS'):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(os, 'cpu_count', lambda: 8)
+    hpo.share_cpu_cores(2)
+    assert os.environ['OMP_NUM_THREADS'] == '4'
+    assert os.environ['TF_NUM_INTRAOP_THREADS'] == '4'
+    hpo.share_cpu_cores(16)  # More workers than cores: one thread each.
+    assert os.environ['OMP_NUM_THREADS'] == '1'
