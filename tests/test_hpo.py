@@ -155,6 +155,10 @@ def asha_run(tmp_path_factory):
         env.chdir(folder)
         env.setenv('SYNETUNE_FOLDER', str(folder))
         env.setenv(hpo.BUDGET_VAR, 'cpu')
+        for var in ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS',
+                    'TF_NUM_INTEROP_THREADS'):
+            env.setenv(var, os.environ.get(var, ''))  # Restored afterwards.
+        hpo.share_cpu_cores(2)
         tuner = Tuner(trial_backend=PythonBackend(
                           tune_function=namespace['objective'],
                           config_space=search_space),
