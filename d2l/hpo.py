@@ -53,12 +53,12 @@ def choose_budget(name=None, num_gpus=0):
         return HPOBudget('full', n_workers=max(num_gpus, 1),
                          max_wallclock_time=15 * 60, max_epochs=4,
                          resize=(224, 224), num_train=None, num_val=None)
-    # AlexNet's smallest input, 1/30 of the training data and 2 worker
+    # AlexNet's smallest input, 1/60 of the training data and 2 worker
     # processes: a few minutes on a laptop, yet enough for learning curves
-    # that differ between configurations.
+    # that differ between configurations, and for a dozen or so trials.
     return HPOBudget('cpu', n_workers=2, max_wallclock_time=150,
-                     max_epochs=4, resize=(65, 65), num_train=2000,
-                     num_val=1000)
+                     max_epochs=4, resize=(65, 65), num_train=1000,
+                     num_val=500)
 
 
 def share_cpu_cores(n_workers):
