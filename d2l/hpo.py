@@ -28,6 +28,12 @@ class HPOBudget:
     num_train: Optional[int]  # None means the whole split.
     num_val: Optional[int]
 
+    def __repr__(self):
+        # One field per line: the budget is shown in narrow notebook cells.
+        fields = ''.join(f'\n    {f.name}={getattr(self, f.name)!r},'
+                         for f in dataclasses.fields(self))
+        return f'HPOBudget({fields}\n)'
+
     def data_args(self):
         """Keyword arguments of `d2l.FashionMNIST` for this budget."""
         return dict(resize=self.resize, num_train=self.num_train,
@@ -92,11 +98,11 @@ def plot_learning_curves(results, max_epochs):
         d2l.plt.plot(
             df['st_tuner_time'], df['validation_error'], 'o-', ms=3,
             color=cmap(0.9 * (reached - 1) / max(max_epochs - 1, 1)),
-            label=None if reached in labelled else f'{reached} epochs')
+            label=None if reached in labelled else f'epoch {reached}')
         labelled.add(reached)
     handles, labels = d2l.plt.gca().get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: int(
-        labels[i].split()[0]))
+        labels[i].split()[1]))
     d2l.plt.legend([handles[i] for i in order], [labels[i] for i in order],
                    title='trial reached')
     d2l.plt.xlabel('wall-clock time (seconds)')
@@ -151,8 +157,8 @@ def rung_idle_time(seconds, num_workers):
 
 # Saved from chapter_hyperparameter_optimization/sh-async.md
 def trials_per_rung(results, rungs):
-    """Number of trials whose highest rung reached is each of `rungs`."""
+    """For each rung, the number of trials that got no further."""
     reached = results.groupby('trial_id')['epoch'].max()
-    highest = reached.apply(lambda epoch: max(r for r in rungs if r <= epoch))
+    highest = reached.apply(lambda e: max(r for r in rungs if r <= e))
     counts = highest.value_counts().reindex(rungs, fill_value=0)
     return counts.rename_axis('highest rung').rename('trials')
