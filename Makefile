@@ -55,7 +55,7 @@ $(shell mkdir -p $(STAMPS) && { [ "$$(cat $(STAMPS)/budget 2>/dev/null)" = "$(BU
 
 .PHONY: html test help envs lib lib-check sysdeps data site notebooks eval \
         $(FRAMEWORKS:%=env-%) $(FRAMEWORKS:%=eval-%) $(FRAMEWORKS:%=pytest-%) \
-        pytest bookcheck sphinx-check offline-check ci-checks lab clean distclean
+        pytest bookcheck sphinx-check offline-check ci-checks lab bench clean distclean
 
 ## html: set everything up, evaluate every tab, build the HTML and the notebooks
 html: sysdeps lib
@@ -80,6 +80,7 @@ help:
 	@echo "make lib             copy the #@save blocks of the sections into d2l/hpo.py"
 	@echo "make pytest          run tests/ in each framework environment"
 	@echo "make lab             JupyterLab on the built notebooks, with the d2l-* kernels"
+	@echo "make bench           Trainer overhead per framework and Fashion-MNIST read times"
 	@echo "make clean           remove _build/ (make distclean: also .envs/)"
 	@echo "One section: touch it (or edit it), then make html: only it is re-evaluated."
 	@echo "Budget: D2L_HPO_BUDGET=cpu|full make html (default: full with a GPU, else cpu)"
@@ -203,6 +204,14 @@ bookcheck: .envs/book/.stamp
 	$(D2LBOOK) build outputcheck tabcheck
 
 # --- cleaning ---------------------------------------------------------------------------
+
+# Figures, not tests: see benchmarks/README.md. One thread per process keeps the
+# figures steady on a shared machine.
+bench: envs
+	@for fw in $(FRAMEWORKS); do \
+	  OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
+	    .envs/$$fw/bin/python benchmarks/bench_trainer.py; done
+	.envs/$(firstword $(FRAMEWORKS))/bin/python benchmarks/bench_data.py
 
 clean:
 	rm -rf $(BUILD) $(FRAMEWORKS)
