@@ -7,6 +7,7 @@ models; the Trainer compiles each training and validation step with
 import numpy as np
 import tensorflow as tf
 
+from d2l import core as _core
 from d2l import data as _data
 from d2l import hpo as _hpo
 from d2l.core import (DataModule, HyperParameters, ProgressBoard,
@@ -232,12 +233,8 @@ class AlexNet(Classifier):
         # Images are NHWC. Checked in Python, so that the error is raised at
         # once, also while a tf.function traces this (known static sizes).
         size = [s for s in X.shape[1:3] if s is not None]
-        if size and min(size) < self.min_size:
-            raise ValueError(
-                f'AlexNet needs images of at least {self.min_size}x'
-                f'{self.min_size} pixels, got {tuple(X.shape[1:3])}; use '
-                f'FashionMNIST(resize=({self.min_size}, {self.min_size})) '
-                'or larger')
+        if size:
+            _core.check_image_size(size, self.min_size)
         return self.net(X)
 
     def initialize(self, X):

@@ -4,6 +4,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from d2l import core as _core
 from d2l import data as _data
 from d2l import hpo as _hpo
 from d2l.core import (DataModule, HyperParameters, ProgressBoard,
@@ -164,12 +165,7 @@ class AlexNet(Classifier):
             nn.LazyLinear(num_classes))
 
     def forward(self, X):
-        if min(X.shape[-2:]) < self.min_size:
-            raise ValueError(
-                f'AlexNet needs images of at least {self.min_size}x'
-                f'{self.min_size} pixels, got {tuple(X.shape[-2:])}; use '
-                f'FashionMNIST(resize=({self.min_size}, {self.min_size})) '
-                'or larger')
+        _core.check_image_size(X.shape[-2:], self.min_size)
         return self.net(X)
 
     def initialize(self, X):
