@@ -7,102 +7,134 @@ anywhere, and both schedules are computed here (not drawn by hand) from
 the same trials, so the two pictures can be compared box for box.
 
 Both schedulers use promotion: a promoted trial resumes from its
-checkpoint, so moving from rung 1 to rung 2 costs one more epoch, and
-from rung 2 to rung 4 two more epochs.
+checkpoint, so moving from epoch 1 to epoch 2 costs one more epoch, and
+from epoch 2 to epoch 4 two more epochs. Both get the same wall-clock
+limit, the time synchronous successive halving needs for its bracket.
+
+The ASHA simulation follows what Syne Tune 0.13.0 runs for
+ASHA(type='promotion') (hyperband_promotion.py, hyperband_stopping.py):
+rungs are the levels R_MIN * ETA**k below MAX_T; a trial that reaches
+MAX_T is finished. A free worker scans the rungs from the top down and
+promotes the best waiting trial of the first rung where that trial is no
+worse than numpy.quantile of all results recorded at the rung, with
+q = rung / next level; a rung with fewer than two results promotes
+nothing. Without a promotion, a new trial starts at R_MIN.
 """
 
 import collections
 import heapq
+import math
 import os
 
 ETA = 2                 # reduction factor
-R_MIN, R_MAX = 1, 4     # epochs at the lowest and the highest rung
-RUNGS = (1, 2, 4)       # R_MIN * ETA**k up to R_MAX
+R_MIN, MAX_T = 1, 4     # epochs at the lowest rung, and at most
 N_WORKERS = 2
 N_SYNC = 4              # configurations in the synchronous bracket
 
-# The trials, in the order in which random search proposes them:
-# (name, minutes per epoch, validation error reached with many epochs).
-# Epoch times differ because, e.g., larger batch sizes or networks train
-# at different speeds. Synchronous SH uses the first N_SYNC trials,
-# ASHA draws from the same list and may go further.
+# A trial: its name, minutes per epoch, and the validation error that
+# it reaches with many epochs. Epoch times differ because, e.g., larger
+# batch sizes or networks train at different speeds.
+Trial = collections.namedtuple('Trial', 'name epoch_time final_error')
+
+# The trials, in the order in which random search proposes them.
+# Synchronous SH uses the first N_SYNC; ASHA draws from the same list and
+# goes further, so the list must outlast the time limit.
 TRIALS = [
-    ('T1', 3.0, 0.14),
-    ('T2', 2.0, 0.20),
-    ('T3', 2.0, 0.10),
-    ('T4', 4.0, 0.16),
-    ('T5', 2.5, 0.12),
-    ('T6', 1.5, 0.18),
-    ('T7', 3.0, 0.11),
-    ('T8', 2.0, 0.15),
+    Trial('T1', 3.0, 0.14),
+    Trial('T2', 2.0, 0.20),
+    Trial('T3', 2.0, 0.10),
+    Trial('T4', 4.0, 0.16),
+    Trial('T5', 2.5, 0.12),
+    Trial('T6', 1.5, 0.18),
+    Trial('T7', 3.0, 0.11),
+    Trial('T8', 2.0, 0.15),
 ]
-EPOCH_TIME = {name: sec for name, sec, _ in TRIALS}
-FINAL_ERROR = {name: err for name, _, err in TRIALS}
 
-# Job: one box in the figure. 'rung' is the epoch count reached at its
-# end; the trial trained from the previous rung up to this one.
-Job = collections.namedtuple('Job', 'trial rung worker start end')
-
-
-def previous_rung(rung):
-    """Epochs a trial already has when it is promoted to `rung`."""
-    i = RUNGS.index(rung)
-    return RUNGS[i - 1] if i > 0 else 0
+# Job: one box in the figure. The trial trains from `epochs_from` (its
+# checkpoint) up to `epochs_to`; `cut_off` marks a job that the time
+# limit stopped at `end` before it got there.
+Job = collections.namedtuple(
+    'Job', 'trial epochs_from epochs_to worker start end cut_off')
 
 
-def duration(trial, rung):
-    """Minutes to train `trial` from the previous rung up to `rung`."""
-    return (rung - previous_rung(rung)) * EPOCH_TIME[trial]
+def rung_levels(r_min, eta, max_t):
+    """Syne Tune's rung levels: r_min * eta**k strictly below max_t.
+
+    max_t itself is no rung: a trial that gets there is finished.
+    """
+    levels, level = [], r_min
+    while level < max_t:
+        levels.append(level)
+        level *= eta
+    return levels
 
 
-def error(trial, rung):
-    """Validation error after `rung` epochs: a made-up learning curve.
+def next_levels(rungs, max_t):
+    """The level each rung promotes to: the next rung, or max_t."""
+    return list(rungs[1:]) + [max_t]
+
+
+def duration(trial, epochs_from, epochs_to):
+    """Minutes to train `trial` from its checkpoint up to `epochs_to`."""
+    return (epochs_to - epochs_from) * trial.epoch_time
+
+
+def error(trial, epochs):
+    """Validation error after `epochs` epochs: a made-up learning curve.
 
     It has the same order at every rung, so that both schedulers agree
-    on which trial is best and only the timing differs.
+    on which trial is best and only what they know when differs.
     """
-    return FINAL_ERROR[trial] + 0.3 / rung
+    return trial.final_error + 0.3 / epochs
+
+
+# Where the boxes of both schedulers end: the rungs, then MAX_T.
+LEVELS = tuple(rung_levels(R_MIN, ETA, MAX_T)) + (MAX_T,)
 
 
 # ----------------------------------------------------------------------
 # Synchronous successive halving
 
 
-def list_schedule(trials, rung, free_at):
+def list_schedule(trials, epochs_from, epochs_to, free_at):
     """Run one rung: each trial goes to the worker that is free first.
 
     `free_at` lists when each worker becomes free and is updated.
     """
     jobs = []
     for trial in trials:
-        worker = min(range(N_WORKERS), key=lambda w: (free_at[w], w))
+        worker = min(range(len(free_at)), key=lambda w: (free_at[w], w))
         start = free_at[worker]
-        end = start + duration(trial, rung)
-        jobs.append(Job(trial, rung, worker, start, end))
+        end = start + duration(trial, epochs_from, epochs_to)
+        jobs.append(Job(trial, epochs_from, epochs_to, worker, start, end,
+                        False))
         free_at[worker] = end
     return jobs
 
 
-def sync_schedule():
+def sync_schedule(trials=TRIALS[:N_SYNC], levels=LEVELS, eta=ETA,
+                  n_workers=N_WORKERS):
     """Successive halving with a barrier after every rung.
 
     Returns the jobs, the idle intervals (worker, start, end) and the
     barrier times. A worker that finishes early must wait until the
-    whole rung is done before anyone knows which trials to promote.
+    whole rung is done before anyone knows which trials to promote;
+    then the best floor(n / eta) of the n trials go on.
     """
-    trials = [name for name, _, _ in TRIALS[:N_SYNC]]
     jobs, idles, barriers = [], [], []
-    free_at = [0.0] * N_WORKERS
-    for i, rung in enumerate(RUNGS):
+    free_at = [0.0] * n_workers
+    epochs_from = 0
+    for i, level in enumerate(levels):
         if i > 0:
             # Barrier: everybody waits for the slowest job of the rung.
             barrier = max(free_at)
             barriers.append(barrier)
             idles += idle_until(free_at, barrier)
-            free_at = [barrier] * N_WORKERS
-            ranked = sorted(trials, key=lambda t: error(t, RUNGS[i - 1]))
-            trials = ranked[:len(trials) // ETA]
-        jobs += list_schedule(trials, rung, free_at)
+            free_at = [barrier] * n_workers
+            ranked = sorted(trials, key=lambda t: error(t, epochs_from))
+            trials = ranked[:len(trials) // eta]
+        jobs += list_schedule(trials, epochs_from, level, free_at)
+        epochs_from = level
     # After the last rung the bracket is over; a worker without work
     # idles until the last job is done.
     idles += idle_until(free_at, max(free_at))
@@ -115,59 +147,99 @@ def idle_until(free_at, time):
 
 
 # ----------------------------------------------------------------------
-# Asynchronous successive halving (promotion type)
+# Asynchronous successive halving, as Syne Tune's ASHA(type='promotion')
 
 
-def asha_next_job(results, promoted, new_trials):
-    """ASHA's rule for a free worker; returns (trial, rung) or None.
+def quantile(values, q):
+    """numpy.quantile(values, q) with numpy's default, linear method.
 
-    Look for a promotable trial from the highest rung downwards: one
-    among the best floor(n / ETA) of the n results at its rung so far
-    that has not been promoted yet. If there is none, start a new trial
-    at R_MIN instead of waiting.
+    The position (n - 1) * q in the sorted values falls between two
+    neighbours. Like numpy, interpolate from the nearer one, so that a
+    position right on a value gives exactly that value.
     """
-    for i in reversed(range(len(RUNGS) - 1)):
-        rung = RUNGS[i]
-        ranked = sorted(results[rung])
-        for _, trial in ranked[:len(ranked) // ETA]:
-            if (trial, rung) not in promoted:
-                promoted.add((trial, rung))
-                return trial, RUNGS[i + 1]
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q
+    i = math.floor(pos)
+    g = pos - i
+    a, b = ordered[i], ordered[min(i + 1, len(ordered) - 1)]
+    if g >= 0.5:
+        return b - (b - a) * (1 - g)
+    return a + (b - a) * g
+
+
+def promotable(results, promoted, q):
+    """The trial that a rung promotes, or None.
+
+    `results` are (trial, error) in the order they were reported, the
+    promoted trials included: the cutoff is the q-quantile of all of
+    them, and needs two results. The best trial still waiting goes on if
+    it is no worse than the cutoff; on a tie, the one that came first.
+    """
+    if len(results) < 2:
+        return None
+    cutoff = quantile([err for _, err in results], q)
+    waiting = [(err, i) for i, (trial, err) in enumerate(results)
+               if trial not in promoted]
+    if not waiting:
+        return None
+    err, i = min(waiting)
+    return results[i][0] if err <= cutoff else None
+
+
+def asha_next_job(results, promoted, new_trials, max_t):
+    """ASHA's choice for a free worker: (trial, epochs_from, epochs_to).
+
+    `results` maps each rung to its results and `promoted` each rung to
+    the trials promoted from it; both are updated. The rungs are scanned
+    from the top down and the first promotion wins; without one, the
+    next new trial starts at the lowest rung. None: nothing left to do.
+    """
+    rungs = sorted(results)
+    uppers = next_levels(rungs, max_t)
+    for rung, upper in reversed(list(zip(rungs, uppers))):
+        trial = promotable(results[rung], promoted[rung], rung / upper)
+        if trial is not None:
+            promoted[rung].add(trial)
+            return trial, rung, upper
     if new_trials:
-        return new_trials.pop(0), R_MIN
+        return new_trials.pop(0), 0, rungs[0]
     return None
 
 
-def asha_schedule(horizon):
-    """Event simulation of ASHA on N_WORKERS workers.
+def asha_schedule(limit, trials=TRIALS, r_min=R_MIN, eta=ETA,
+                  max_t=MAX_T, n_workers=N_WORKERS):
+    """Event simulation of ASHA on `n_workers` workers.
 
-    Workers ask for work whenever they are free; no new job starts at or
-    after `horizon` (jobs running then are finished). Results that come
-    in at the same time are all recorded before anyone is given work.
+    Workers ask for work whenever they are free. At `limit` the tuner
+    stops: no job starts then or later, and a job still running is cut
+    off there. Results that come in at the same time are all recorded
+    before anyone is given work, workers in the order of their numbers.
     """
-    results = {rung: [] for rung in RUNGS}
-    promoted = set()
-    new_trials = [name for name, _, _ in TRIALS]
+    results = {rung: [] for rung in rung_levels(r_min, eta, max_t)}
+    promoted = {rung: set() for rung in results}
+    new_trials = list(trials)
     jobs = []
-    events = [(0.0, w, None) for w in range(N_WORKERS)]  # (time, w, job)
+    events = [(0.0, w, None) for w in range(n_workers)]  # (time, w, job)
     heapq.heapify(events)
-    while events:
+    # The tuner stops at the limit, so nothing after it matters.
+    while events and events[0][0] < limit:
         now = events[0][0]
         free = []
         while events and events[0][0] == now:
             _, worker, job = heapq.heappop(events)
-            if job is not None:
-                results[job.rung].append((error(job.trial, job.rung),
-                                          job.trial))
+            # A trial at max_t is finished and joins no rung.
+            if job is not None and job.epochs_to < max_t:
+                results[job.epochs_to].append(
+                    (job.trial, error(job.trial, job.epochs_to)))
             free.append(worker)
         for worker in sorted(free):
-            if now >= horizon:
-                continue
-            task = asha_next_job(results, promoted, new_trials)
+            task = asha_next_job(results, promoted, new_trials, max_t)
             if task is None:
                 continue
-            trial, rung = task
-            job = Job(trial, rung, worker, now, now + duration(trial, rung))
+            trial, epochs_from, epochs_to = task
+            end = now + duration(trial, epochs_from, epochs_to)
+            job = Job(trial, epochs_from, epochs_to, worker, now,
+                      min(end, limit), end > limit)
             jobs.append(job)
             heapq.heappush(events, (job.end, worker, job))
     return jobs
@@ -178,14 +250,18 @@ def asha_schedule(horizon):
 
 WIDTH = 700
 LEFT, RIGHT = 86, 18        # room for "Worker 1" / for the last tick
-LANE_TOP = 78               # leaves room for the title and barrier notes
+LANE_TOP = 78               # leaves room for the title and line notes
 LANE_H, LANE_GAP = 36, 10
 TICK_STEP = 2               # minutes between axis ticks
 FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"'
 # Okabe-Ito colours, distinguishable with the common colour blindnesses;
-# all three are light enough for black text on top.
-RUNG_COLOUR = {1: '#56B4E9', 2: '#E69F00', 4: '#009E73'}
+# all three are light enough for black text on top. Keyed by the level
+# that a job trains up to.
+RUNG_COLOUR = dict(zip(LEVELS, ('#56B4E9', '#E69F00', '#009E73')))
+LIMIT_COLOUR = '#D55E00'
 IDLE_FILL = 'url(#hatch)'
+# A job that the time limit cut off: paler, with a dashed outline.
+CUT_STYLE = 'fill-opacity="0.35" stroke-dasharray="4,3"'
 
 
 def text(x, y, s, size=13, anchor='middle', extra=''):
@@ -193,40 +269,56 @@ def text(x, y, s, size=13, anchor='middle', extra=''):
         '%s %s>%s</text>' % (x, y, size, anchor, FONT, extra, s)
 
 
+def text_width(s, size):
+    """About how wide `s` is: DejaVu Sans averages 0.6 em a character."""
+    return 0.6 * size * len(s)
+
+
 def lane_y(worker):
     return LANE_TOP + worker * (LANE_H + LANE_GAP)
 
 
-def box(x0, x1, worker, fill, label, text_colour='#000000'):
+def box(x0, x1, worker, fill, label, text_colour='#000000', style=''):
     """A rounded box with a centred label; a 1 px inset on both sides
     keeps back-to-back jobs on one worker visibly apart."""
     y = lane_y(worker)
     return [
         '<rect x="%.1f" y="%.1f" width="%.1f" height="%d" rx="5" '
-        'fill="%s" stroke="#333333" stroke-width="1"/>'
-        % (x0 + 1, y + 2, x1 - x0 - 2, LANE_H - 4, fill),
+        'fill="%s" stroke="#333333" stroke-width="1" %s/>'
+        % (x0 + 1, y + 2, x1 - x0 - 2, LANE_H - 4, fill, style),
         text((x0 + x1) / 2, y + LANE_H / 2 + 4.5, label, 12,
              extra='fill="%s"' % text_colour),
     ]
 
 
-def barrier_notes(xs):
-    """Dashed barrier lines with a note; a note that would run into the
-    previous one is lifted by one line."""
-    note = 'wait for the rung'
-    half = 0.6 * 12 * len(note) / 2 + 4   # about half the note's width
+def job_box(job, scale):
+    """The box of one job, labelled with the level it trains up to."""
+    return box(LEFT + job.start * scale, LEFT + job.end * scale,
+               job.worker, RUNG_COLOUR[job.epochs_to],
+               '%s, r=%d' % (job.trial.name, job.epochs_to),
+               style=CUT_STYLE if job.cut_off else '')
+
+
+def marked_lines(marks):
+    """Vertical lines across the lanes, each with a note on top.
+
+    `marks` are (x, note, line style). A note is centred on its line but
+    kept inside the figure; one that would run into the previous note
+    is lifted by one line.
+    """
     out, last_right, row = [], -1e9, 0
     bottom = lane_y(N_WORKERS - 1) + LANE_H + 4
-    for x in xs:
-        row = row + 1 if x - half < last_right else 0
+    for x, note, style in marks:
+        half = text_width(note, 12) / 2 + 4
+        centre = min(x, WIDTH - half)
+        row = row + 1 if centre - half < last_right else 0
         y = LANE_TOP - 8 - 16 * row
-        out.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" '
-                   'stroke="#000000" stroke-width="1.5" '
-                   'stroke-dasharray="5,4"/>' % (x, y + 4, x, bottom))
-        out.append(text(x, y, note, 12,
+        out.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" %s/>'
+                   % (x, y + 4, x, bottom, style))
+        out.append(text(centre, y, note, 12,
                         extra='fill="#000000" paint-order="stroke" '
                         'stroke="#ffffff" stroke-width="4"'))
-        last_right = x + half
+        last_right = centre + half
     return out
 
 
@@ -245,23 +337,34 @@ def axis(t_max, scale):
     return out, y + 40
 
 
-def legend(y, with_idle):
-    """One swatch per rung, plus the idle pattern where it is used."""
-    items = [(RUNG_COLOUR[r], 'rung r=%d (%d epoch%s)'
-              % (r, r, 's' if r > 1 else '')) for r in RUNGS]
+def legend(y, with_cut_off, with_idle):
+    """One swatch per level a job trains up to, then the cut-off and
+    the idle pattern where they are used."""
+    items = [(RUNG_COLOUR[LEVELS[0]], 'up to r=%d' % LEVELS[0], '')]
+    items += [(RUNG_COLOUR[b], 'r=%d to r=%d' % (a, b), '')
+              for a, b in zip(LEVELS, LEVELS[1:])]
+    if with_cut_off:
+        items.append(('#999999', 'cut off at the time limit', CUT_STYLE))
     if with_idle:
-        items.append((IDLE_FILL, 'idle'))
+        items.append((IDLE_FILL, 'idle', ''))
     out, x = [], LEFT
-    for fill, label in items:
+    for fill, label, style in items:
         out.append('<rect x="%d" y="%d" width="18" height="14" rx="3" '
-                   'fill="%s" stroke="#333333"/>' % (x, y - 11, fill))
+                   'fill="%s" stroke="#333333" %s/>'
+                   % (x, y - 11, fill, style))
         out.append(text(x + 24, y, label, 12, anchor='start'))
-        x += 24 + 7.2 * len(label) + 22
+        x += 24 + text_width(label, 12) + 22
     return out
 
 
-def svg_figure(title, jobs, idles, barriers, t_max, scale):
-    """The whole figure as SVG text."""
+def svg_figure(title, jobs, idles, barriers, limit):
+    """The whole figure as SVG text.
+
+    The time axis ends at `limit`, rounded up to a tick, so figures with
+    the same limit share a time scale and lengths compare directly.
+    """
+    t_max = TICK_STEP * math.ceil(limit / TICK_STEP)
+    scale = (WIDTH - LEFT - RIGHT) / t_max
     body = [text(WIDTH / 2, 22, title, 15, extra='font-weight="bold"')]
     for w in range(N_WORKERS):
         y = lane_y(w)
@@ -270,16 +373,20 @@ def svg_figure(title, jobs, idles, barriers, t_max, scale):
         body.append(text(LEFT - 10, y + LANE_H / 2 + 5, 'Worker %d'
                          % (w + 1), 13, anchor='end'))
     for job in jobs:
-        body += box(LEFT + job.start * scale, LEFT + job.end * scale,
-                    job.worker, RUNG_COLOUR[job.rung],
-                    '%s, r=%d' % (job.trial, job.rung))
+        body += job_box(job, scale)
     for worker, start, end in idles:
         body += box(LEFT + start * scale, LEFT + end * scale, worker,
                     IDLE_FILL, 'idle', '#444444')
-    body += barrier_notes([LEFT + t * scale for t in barriers])
+    barrier_style = ('stroke="#000000" stroke-width="1.5" '
+                     'stroke-dasharray="5,4"')
+    limit_style = 'stroke="%s" stroke-width="2.5"' % LIMIT_COLOUR
+    body += marked_lines(
+        [(LEFT + t * scale, 'wait for the rung', barrier_style)
+         for t in barriers]
+        + [(LEFT + limit * scale, 'time limit', limit_style)])
     ticks, y = axis(t_max, scale)
     body += ticks
-    body += legend(y + 30, bool(idles))
+    body += legend(y + 30, any(job.cut_off for job in jobs), bool(idles))
     height = y + 44
     defs = ('<defs><pattern id="hatch" width="6" height="6" '
             'patternUnits="userSpaceOnUse" '
@@ -307,20 +414,15 @@ def main():
                            os.pardir, 'static', 'img')
     out_dir = os.path.normpath(out_dir)
     sync_jobs, idles, barriers = sync_schedule()
-    t_sync = max(job.end for job in sync_jobs)
-    # ASHA gets the same time budget: it starts no job after the
-    # synchronous bracket is over.
-    asha_jobs = asha_schedule(t_sync)
-    # One time scale for both figures, so that lengths compare directly.
-    t_end = max(job.end for job in sync_jobs + asha_jobs)
-    t_max = TICK_STEP * -(-t_end // TICK_STEP)
-    scale = (WIDTH - LEFT - RIGHT) / t_max
+    # Both tuners get the time that synchronous SH needs for its bracket.
+    limit = max(job.end for job in sync_jobs)
+    asha_jobs = asha_schedule(limit)
     write(os.path.join(out_dir, 'sync_sh.svg'), svg_figure(
         'Synchronous successive halving', sync_jobs, idles, barriers,
-        t_max, scale))
+        limit))
     write(os.path.join(out_dir, 'asha.svg'), svg_figure(
         'Asynchronous successive halving (ASHA)', asha_jobs, [], [],
-        t_max, scale))
+        limit))
 
 
 if __name__ == '__main__':

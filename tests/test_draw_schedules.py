@@ -1,0 +1,249 @@
+"""The schedules behind the figures of sync SH and ASHA, not their drawing.
+
+tools/draw_schedules.py is a script, not a package module, so it is loaded
+from its path. Standard library and pytest only: numpy's quantiles are
+hard-coded below.
+"""
+import importlib.util
+import pathlib
+
+import pytest
+
+SCRIPT = pathlib.Path(__file__).parent.parent / 'tools' / 'draw_schedules.py'
+_spec = importlib.util.spec_from_file_location('draw_schedules', SCRIPT)
+ds = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ds)
+
+# (limit, trials, r_min, eta, max_t, n_workers): the figure's setting, and
+# others with several rungs, eta = 3 and a max_t that is no r_min * eta**k.
+MANY_TRIALS = [ds.Trial('U%d' % i, (0.5, 1.0, 1.5, 2.5)[i % 4],
+                        0.1 + (7 * i % 11) / 100) for i in range(60)]
+ASHA_SETTINGS = [
+    (14.0, ds.TRIALS, 1, 2, 4, 2),
+    (30.0, MANY_TRIALS, 1, 2, 8, 2),
+    (30.0, MANY_TRIALS, 1, 3, 9, 3),
+    (25.0, MANY_TRIALS, 1, 3, 6, 2),
+    (40.0, MANY_TRIALS, 2, 2, 20, 4),
+]
+
+
+def trial(name, epoch_time=1.0, final_error=0.1):
+    return ds.Trial(name, epoch_time, final_error)
+
+
+# ----------------------------------------------------------------------
+# The quantile and the promotion rule
+
+
+@pytest.mark.parametrize('values, q, expected', [
+    ([5.0], 0.5, 5.0),
+    ([3.0, 1.0, 2.0], 0.5, 2.0),                    # on a value
+    ([1.0, 2.0, 3.0, 4.0], 0.5, 2.5),
+    ([0.5, 0.4, 0.46, 0.44, 0.48], 0.5, 0.46),
+    ([0.5, 0.4, 0.46, 0.44, 0.48], 0.25, 0.44),
+    ([0.0, 10.0], 0.75, 7.5),                       # from the upper side
+    ([9.0, 1.0, 3.0], 0.9, 7.8),                    # 3 + 0.8 * 6
+    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 1 / 3, 8 / 3),  # 2 + 2/3 * 1
+    ([4.0, 1.0, 2.0], 0.0, 1.0),
+    ([4.0, 1.0, 2.0], 1.0, 4.0),
+])
+def test_quantile_is_numpys_linear_quantile(values, q, expected):
+    assert ds.quantile(values, q) == pytest.approx(expected, abs=1e-12)
+
+
+def test_quantile_on_a_value_is_that_value_exactly():
+    # ASHA promotes on <=, so a cutoff that lands on a result must not be
+    # off by rounding.
+    values = [0.1 + 0.3, 0.14 + 0.3, 0.16 + 0.3, 0.18 + 0.3, 0.2 + 0.3]
+    assert ds.quantile(values, 0.5) == values[2]
+
+
+def test_rung_levels_stop_below_max_t():
+    assert ds.rung_levels(1, 2, 4) == [1, 2]
+    assert ds.rung_levels(1, 3, 9) == [1, 3]
+    assert ds.rung_levels(1, 3, 10) == [1, 3, 9]
+    assert ds.rung_levels(2, 2, 20) == [2, 4, 8, 16]
+    assert ds.next_levels([1, 3], 6) == [3, 6]
+
+
+@pytest.mark.parametrize('eta', [2, 3])
+def test_one_result_promotes_nothing(eta):
+    assert ds.promotable([(trial('A'), 0.3)], set(), 1 / eta) is None
+
+
+@pytest.mark.parametrize('eta', [2, 3])
+def test_of_two_results_the_better_is_promoted(eta):
+    a, b = trial('A'), trial('B')
+    assert ds.promotable([(a, 0.5), (b, 0.4)], set(), 1 / eta) == b
+    assert ds.promotable([(a, 0.4), (b, 0.5)], set(), 1 / eta) == a
+
+
+@pytest.mark.parametrize('eta', [2, 3])
+def test_two_results_through_asha_next_job(eta):
+    a, b, c = trial('A'), trial('B'), trial('C')
+    results = {1: [(a, 0.5)], eta: []}
+    promoted = {1: set(), eta: set()}
+    new_trials = [c]
+    # One result: no promotion, so the next new trial starts.
+    assert ds.asha_next_job(results, promoted, new_trials, eta ** 2) \
+        == (c, 0, 1)
+    results[1].append((b, 0.4))
+    assert ds.asha_next_job(results, promoted, new_trials, eta ** 2) \
+        == (b, 1, eta)
+    assert promoted[1] == {b}
+
+
+def test_promoted_results_count_for_the_cutoff():
+    a, b, c = trial('A'), trial('B'), trial('C')
+    # Cutoff 0.45 over all three: B, equal to it, goes on.
+    assert ds.promotable([(a, 0.4), (b, 0.45), (c, 0.5)], {a}, 0.5) == b
+    # Cutoff 0.45 over A and C: C is worse.
+    assert ds.promotable([(a, 0.4), (c, 0.5)], {a}, 0.5) is None
+    assert ds.promotable([(a, 0.4), (b, 0.45)], {a, b}, 0.5) is None
+
+
+def test_tie_goes_to_the_trial_that_reported_first():
+    a, b = trial('A'), trial('B')
+    assert ds.promotable([(a, 0.4), (b, 0.4)], set(), 0.5) == a
+    assert ds.promotable([(b, 0.4), (a, 0.4)], set(), 0.5) == b
+
+
+@pytest.mark.parametrize('max_t, expected', [(6, 'C'), (9, None)])
+def test_top_rung_uses_its_level_over_max_t(max_t, expected):
+    # Rungs 1 and 3 with eta = 3. Below max_t = 9 the top rung promotes
+    # with q = 1/3 (cutoff 0.4333), below max_t = 6 with q = 3/6 (cutoff
+    # 0.45), which lets C through.
+    a, b, c, d = trial('A'), trial('B'), trial('C'), trial('D')
+    results = {1: [], 3: [(b, 0.4), (a, 0.5), (c, 0.45)]}
+    promoted = {1: set(), 3: {b}}
+    task = ds.asha_next_job(results, promoted, [d], max_t)
+    if expected is None:
+        assert task == (d, 0, 1)
+    else:
+        assert task == (c, 3, max_t)
+
+
+def test_higher_rung_goes_first():
+    a, b, c, d = trial('A'), trial('B'), trial('C'), trial('D')
+    results = {1: [(a, 0.5), (b, 0.4)], 2: [(c, 0.3), (d, 0.35)]}
+    promoted = {1: set(), 2: set()}
+    assert ds.asha_next_job(results, promoted, [], 4) == (c, 2, 4)
+    assert ds.asha_next_job(results, promoted, [], 4) == (b, 1, 2)
+    assert ds.asha_next_job(results, promoted, [], 4) is None
+
+
+# ----------------------------------------------------------------------
+# The ASHA schedule
+
+
+@pytest.mark.parametrize('setting', ASHA_SETTINGS)
+def test_asha_keeps_every_worker_busy_until_the_limit(setting):
+    limit, n_workers = setting[0], setting[-1]
+    jobs = ds.asha_schedule(*setting)
+    for w in range(n_workers):
+        mine = sorted((j for j in jobs if j.worker == w),
+                      key=lambda j: j.start)
+        assert mine[0].start == 0
+        for before, after in zip(mine, mine[1:]):
+            assert after.start == before.end
+        assert mine[-1].end == limit
+
+
+@pytest.mark.parametrize('setting', ASHA_SETTINGS)
+def test_asha_starts_nothing_after_the_limit(setting):
+    limit = setting[0]
+    for job in ds.asha_schedule(*setting):
+        assert job.start < limit
+        assert job.end <= limit
+        full = job.start + ds.duration(job.trial, job.epochs_from,
+                                       job.epochs_to)
+        assert job.cut_off == (full > limit)
+        assert job.end == min(full, limit)
+
+
+@pytest.mark.parametrize('setting', ASHA_SETTINGS)
+def test_promoted_trial_trains_from_its_rung_to_the_next(setting):
+    _, _, r_min, eta, max_t, _ = setting
+    rungs = ds.rung_levels(r_min, eta, max_t)
+    upper = dict(zip(rungs, rungs[1:] + [max_t]))
+    reached = {}
+    for job in sorted(ds.asha_schedule(*setting), key=lambda j: j.start):
+        if job.epochs_from == 0:
+            assert job.epochs_to == r_min
+            assert job.trial not in reached
+        else:
+            # Resumes from its checkpoint at the rung it reached.
+            assert job.epochs_from == reached[job.trial]
+            assert job.epochs_to == upper[job.epochs_from]
+        assert not job.cut_off or job.end == setting[0]
+        reached[job.trial] = job.epochs_to
+
+
+@pytest.mark.parametrize('setting', ASHA_SETTINGS)
+def test_trial_at_max_t_is_never_scheduled_again(setting):
+    max_t = setting[4]
+    jobs = sorted(ds.asha_schedule(*setting), key=lambda j: j.start)
+    finished = [j for j in jobs if j.epochs_to == max_t and not j.cut_off]
+    assert finished, 'the setting should let some trial reach max_t'
+    for done in finished:
+        assert not [j for j in jobs
+                    if j.trial == done.trial and j.start >= done.end]
+
+
+def test_asha_figure_schedule():
+    """The schedule in the figure, traced by hand (and checked against
+    Syne Tune 0.13.0's PromotionRungSystem)."""
+    limit = max(j.end for j in ds.sync_schedule()[0])
+    got = [(j.trial.name, j.epochs_from, j.epochs_to, j.worker, j.start,
+            j.end, j.cut_off) for j in ds.asha_schedule(limit)]
+    assert limit == 14.0
+    assert got == [
+        ('T1', 0, 1, 0, 0.0, 3.0, False),
+        ('T2', 0, 1, 1, 0.0, 2.0, False),
+        ('T3', 0, 1, 1, 2.0, 4.0, False),
+        ('T1', 1, 2, 0, 3.0, 6.0, False),
+        ('T3', 1, 2, 1, 4.0, 6.0, False),
+        ('T3', 2, 4, 0, 6.0, 10.0, False),
+        ('T4', 0, 1, 1, 6.0, 10.0, False),
+        ('T5', 0, 1, 0, 10.0, 12.5, False),
+        ('T6', 0, 1, 1, 10.0, 11.5, False),
+        ('T4', 1, 2, 1, 11.5, 14.0, True),
+        ('T5', 1, 2, 0, 12.5, 14.0, True),
+    ]
+
+
+# ----------------------------------------------------------------------
+# Synchronous successive halving
+
+
+@pytest.mark.parametrize('trials, levels, eta, n_workers', [
+    (ds.TRIALS[:ds.N_SYNC], ds.LEVELS, ds.ETA, ds.N_WORKERS),
+    (MANY_TRIALS[:9], (1, 3, 9), 3, 2),
+    (MANY_TRIALS[:8], (1, 2, 4, 8), 2, 3),
+])
+def test_sync_idle_time_fills_each_rung(trials, levels, eta, n_workers):
+    jobs, idles, barriers = ds.sync_schedule(trials, levels, eta, n_workers)
+    makespan = max(j.end for j in jobs)
+    bounds = [0.0] + barriers + [makespan]
+    assert len(bounds) == len(levels) + 1
+    for level, t0, t1 in zip(levels, bounds, bounds[1:]):
+        busy = sum(j.end - j.start for j in jobs if j.epochs_to == level)
+        idle = sum(end - start for _, start, end in idles
+                   if t0 <= start and end <= t1)
+        assert idle == pytest.approx(n_workers * (t1 - t0) - busy)
+        # No job crosses a barrier.
+        assert all(t0 <= j.start and j.end <= t1
+                   for j in jobs if j.epochs_to == level)
+    total_idle = sum(end - start for _, start, end in idles)
+    total_busy = sum(j.end - j.start for j in jobs)
+    assert total_idle == pytest.approx(n_workers * makespan - total_busy)
+
+
+def test_sync_promotes_the_best_floor_n_over_eta():
+    jobs, _, _ = ds.sync_schedule()
+    per_level = [[j.trial.name for j in jobs if j.epochs_to == level]
+                 for level in ds.LEVELS]
+    assert per_level == [['T1', 'T2', 'T3', 'T4'], ['T3', 'T1'], ['T3']]
+    # Promoted trials resume from their checkpoint.
+    previous = dict(zip(ds.LEVELS, (0,) + ds.LEVELS))
+    assert all(j.epochs_from == previous[j.epochs_to] for j in jobs)
