@@ -1,15 +1,26 @@
 """Framework-neutral helpers: hyperparameters, argument checks, plotting,
 and the parts of `DataModule` and `Trainer` that no framework changes."""
+import argparse
 import contextlib
 import functools
 import inspect
+import json
+import os
+import pathlib
+import sys
+import tempfile
+import time
+import zipfile
+
+import numpy as np
 
 from matplotlib import pyplot as plt
 from matplotlib_inline import backend_inline
 
-__all__ = ['DataModule', 'HyperParameters', 'ProgressBoard', 'TrainerBase',
-           'add_to_class', 'check_positive', 'plot', 'plt', 'set_axes',
-           'set_figsize', 'use_svg_display']
+__all__ = ['CheckpointError', 'DataModule', 'HyperParameters',
+           'ProgressBoard', 'TrainerBase', 'add_to_class', 'check_positive',
+           'plot', 'plt', 'seconds_since_process_start', 'set_axes',
+           'set_figsize', 'trial_checkpoint', 'use_svg_display']
 
 
 def add_to_class(Class):
@@ -41,6 +52,77 @@ def check_positive(name, value):
     """Raise a ValueError that names `name` unless `value` is positive."""
     if isinstance(value, bool) or not value > 0:
         raise ValueError(f'{name} must be positive, got {value!r}')
+
+
+CHECKPOINT_NAME = 'checkpoint.npz'
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that exists but cannot be restored."""
+
+
+def trial_checkpoint(argv=None):
+    """The checkpoint file of the running Syne Tune trial, or None when no
+    tuner runs this process.
+
+    Syne Tune gives a trial its checkpoint folder only on the command line
+    (`--st_checkpoint_dir`); the folder is the same when the trial resumes.
+    """
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument('--st_checkpoint_dir')
+    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if args.st_checkpoint_dir is None:
+        return None
+    return pathlib.Path(args.st_checkpoint_dir) / CHECKPOINT_NAME
+
+
+def seconds_since_process_start():
+    """Seconds since this process was started by the operating system."""
+    import psutil  # Only trial processes ask; keep it out of `import d2l`.
+    return time.time() - psutil.Process().create_time()
+
+
+def write_checkpoint(path, arrays, meta):
+    """Write numpy `arrays` and the JSON-able `meta` to `path` atomically.
+
+    The file is written under a temporary name and then renamed, so that a
+    process killed while writing (Syne Tune kills paused trials) never
+    leaves a partial checkpoint behind.
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, suffix='.tmp',
+                                     delete=False) as f:
+        try:
+            np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
+        except BaseException:
+            os.unlink(f.name)
+            raise
+    os.replace(f.name, path)
+
+
+def read_checkpoint(path):
+    """The (arrays, meta) written by `write_checkpoint`, or None if there is
+    no file; raises CheckpointError, naming the file, if it is unreadable."""
+    if path is None or not pathlib.Path(path).is_file():
+        return None
+    try:
+        # No pickles: a checkpoint holds plain arrays and a JSON string.
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+        meta = json.loads(str(arrays.pop('meta')))
+    except (OSError, ValueError, KeyError, EOFError,
+            zipfile.BadZipFile) as err:
+        raise CheckpointError(
+            f'{path} is not a readable d2l checkpoint ({err}); delete it to '
+            'train this trial from scratch') from err
+    return arrays, meta
+
+
+def _split_arrays(arrays, prefix):
+    """The entries of `arrays` under `prefix`/, without the prefix."""
+    return {k[len(prefix) + 1:]: v for k, v in arrays.items()
+            if k.startswith(prefix + '/')}
 
 
 class HyperParameters:
@@ -175,6 +257,10 @@ class DataModule(HyperParameters):
     def val_dataloader(self):
         return self.get_dataloader(train=False)
 
+    def test_dataloader(self):
+        """The held-out test data, for data that has a test split."""
+        raise NotImplementedError
+
 
 class TrainerBase(HyperParameters):
     """What every framework's `Trainer` shares: the argument check, the
@@ -193,7 +279,8 @@ class TrainerBase(HyperParameters):
         if num_gpus and not use_gpu:
             notice_no_gpu()
         self.device = self._gpu() if use_gpu else self._cpu()
-        self.model = None
+        self.model = self.optim = None
+        self.epoch = self.train_batch_idx = self.val_batch_idx = 0
 
     @staticmethod
     def _cpu():
@@ -245,13 +332,82 @@ class TrainerBase(HyperParameters):
         self.prepare_data(data)
         self.prepare_model(model)
         with self._device_scope():
-            if self.optim is None:
-                batch = next(iter(self.train_dataloader))
-                model.initialize(self.prepare_batch(batch)[0])
-                self.optim = self._configure_optimizers(model)
+            self._initialize(model)
             for _ in range(self.max_epochs):
                 self.fit_epoch()
                 self.epoch += 1
+
+    def _initialize(self, model):
+        """Initialize the parameters of a model that has not been trained
+        (or restored) yet, and create its optimizer."""
+        if self.optim is None:
+            batch = next(iter(self.train_dataloader))
+            model.initialize(self.prepare_batch(batch)[0])
+            self.optim = self._configure_optimizers(model)
+
+    def save_checkpoint(self, path):
+        """Write the parameters of the model last trained, the optimizer's
+        state and the number of epochs trained to `path` (a file; None:
+        nothing is saved)."""
+        if path is None:
+            return
+        params, optim, optim_meta = self._get_state()
+        meta = dict(library=type(self).__module__,
+                    model=type(self.model).__name__, epoch=self.epoch,
+                    shapes={k: list(v.shape) for k, v in params.items()},
+                    optim=optim_meta)
+        arrays = {f'param/{k}': v for k, v in params.items()}
+        arrays.update({f'optim/{k}': v for k, v in optim.items()})
+        write_checkpoint(path, arrays, meta)
+
+    def load_checkpoint(self, path, model, data):
+        """Continue from the checkpoint at `path`: restore the parameters of
+        `model`, the optimizer's state and the epoch counter, so that the
+        next fit() goes on from there. Returns whether a checkpoint was
+        restored; without a file (or with None), nothing changes and
+        training starts from scratch."""
+        saved = read_checkpoint(path)
+        if saved is None:
+            return False
+        arrays, meta = saved
+        library, name = type(self).__module__, type(model).__name__
+        if (meta.get('library'), meta.get('model')) != (library, name):
+            raise CheckpointError(
+                f'{path} holds a {meta.get("model")} of '
+                f'{meta.get("library")}, not a {name} of {library}; delete '
+                'it or point to the checkpoint of this model')
+        self.prepare_data(data)
+        self.prepare_model(model)
+        with self._device_scope():
+            self._initialize(model)
+            params = _split_arrays(arrays, 'param')
+            shapes = {k: list(v.shape) for k, v in
+                      self._get_state()[0].items()}
+            if shapes != {k: list(v.shape) for k, v in params.items()}:
+                raise CheckpointError(
+                    f'{path} was saved from a {name} with other parameters '
+                    '(another architecture or input size); delete it or '
+                    'point to the checkpoint of this model')
+            try:
+                self._set_state(params, _split_arrays(arrays, 'optim'),
+                                meta['optim'])
+            except (ValueError, KeyError, RuntimeError) as err:
+                raise CheckpointError(
+                    f'{path} does not fit this model and optimizer ({err}); '
+                    'delete it or point to the checkpoint of this model'
+                ) from err
+        self.epoch = meta['epoch']
+        self.train_batch_idx = self.epoch * self.num_train_batches
+        return True
+
+    def _get_state(self):
+        """(parameters, optimizer arrays, optimizer metadata) of the model
+        being trained: dicts of numpy arrays, and something JSON-able."""
+        raise NotImplementedError
+
+    def _set_state(self, params, optim, optim_meta):
+        """Load what `_get_state` returned into the model and optimizer."""
+        raise NotImplementedError
 
     def _check_fitted(self, model):
         """Raise a ValueError unless fit() of this trainer last took `model`;

@@ -1,5 +1,9 @@
 """Finding, verifying, reading and caching the Fashion-MNIST files.
 
+The splits: 'train' is the first 50000 images of the official training
+file, 'val' its last 10000, held out for tuning hyperparameters, and 'test'
+the official 10000 test images, which tuning never sees.
+
 Framework-neutral: everything here returns numpy arrays, and each framework
 module batches them with its own data pipeline.
 """
@@ -28,10 +32,12 @@ FILES = {
     't10k-images-idx3-ubyte.gz': '8181f5470baa50b63fa0f6fddb340f0a',
     't10k-labels-idx1-ubyte.gz': '15d484375f8d13e6eb1aabb0c3f46965',
 }
-SPLITS = {'train': ('train-images-idx3-ubyte.gz',
-                    'train-labels-idx1-ubyte.gz'),
-          'val': ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz')}
-NUM_EXAMPLES = {'train': 60000, 'val': 10000}
+# The official file pair ('train' or 't10k') of each split, and the
+# examples of it that the split holds. Validation is carved out of the
+# training file so that tuning hyperparameters never sees the test images.
+SPLITS = {'train': ('train', slice(0, 50000)),
+          'val': ('train', slice(50000, 60000)),
+          'test': ('t10k', slice(0, 10000))}
 LABELS = ['t-shirt', 'trouser', 'pullover', 'dress', 'coat', 'sandal',
           'shirt', 'sneaker', 'bag', 'ankle boot']
 # Mean and standard deviation of the training pixels scaled to [0, 1];
@@ -159,8 +165,11 @@ def _read_array(path):
 
 
 @functools.lru_cache(maxsize=None)
-def _read_split(folder, split):
-    images, labels = (_read_array(folder / name) for name in SPLITS[split])
+def _read_files(folder, prefix):
+    """Images and labels of the official file pair `prefix`, read-only, so
+    that the splits can share them as views."""
+    images, labels = (_read_array(folder / f'{prefix}-{kind}-ubyte.gz')
+                      for kind in ('images-idx3', 'labels-idx1'))
     images.flags.writeable = labels.flags.writeable = False
     return images, labels
 
@@ -168,13 +177,18 @@ def _read_split(folder, split):
 def read_fashion_mnist(split, root=None):
     """Images (N, 28, 28) and labels (N,) of `split`, both uint8.
 
-    `split` is 'train' (60000 examples) or 'val' (the official 10000 test
-    examples). Repeated reads in one process come from memory, and a new
-    process loads the decoded arrays from the cache on disk.
+    `split` is 'train' (the first 50000 official training examples), 'val'
+    (the last 10000 of them) or 'test' (the official 10000 test examples).
+    Each file is decoded once: repeated reads in one process are views of
+    the arrays in memory, and a new process loads the decoded arrays from
+    the cache on disk.
     """
     if split not in SPLITS:
-        raise ValueError(f"split must be 'train' or 'val', got {split!r}")
-    return _read_split(find_fashion_mnist(root), split)
+        raise ValueError("split must be 'train', 'val' or 'test', got "
+                         f'{split!r}')
+    prefix, examples = SPLITS[split]
+    images, labels = _read_files(find_fashion_mnist(root), prefix)
+    return images[examples], labels[examples]
 
 
 def subset(split, num=None, root=None):
@@ -209,3 +223,41 @@ def check_fashion_mnist_args(batch_size, resize):
 def text_labels(indices):
     """The names of the Fashion-MNIST classes with the given indices."""
     return [LABELS[int(i)] for i in indices]
+
+
+class FashionMNISTBase(core.DataModule):
+    """The Fashion-MNIST dataset :cite:`xiao2017fashion`, what no framework
+    changes: the arguments, the three splits and their data loaders.
+
+    `num_train`, `num_val` and `num_test` keep only the first examples of
+    each split. A framework's `FashionMNIST` provides the two methods that
+    raise NotImplementedError here.
+    """
+    def __init__(self, batch_size=64, resize=(28, 28), root=None,
+                 num_train=None, num_val=None, num_test=None):
+        super().__init__(root)
+        resize = check_fashion_mnist_args(batch_size, resize)
+        self.save_hyperparameters()
+        self.train = subset('train', num_train, root)
+        self.val = subset('val', num_val, root)
+        self.test = subset('test', num_test, root)
+
+    def transform(self, X, y):
+        """Scale, resize and standardize a batch of uint8 images."""
+        raise NotImplementedError
+
+    def _loader(self, images, labels, shuffle):
+        """Batches of the numpy `images` and `labels`, from the framework's
+        data pipeline, each passed through `transform`."""
+        raise NotImplementedError
+
+    def get_dataloader(self, train):
+        images, labels = self.train if train else self.val
+        return self._loader(images, labels, shuffle=train)
+
+    def test_dataloader(self):
+        return self._loader(*self.test, shuffle=False)
+
+    def text_labels(self, indices):
+        """The class names of the given label indices."""
+        return text_labels(indices)

@@ -141,12 +141,51 @@ class Trainer(TrainerBase):
             # Only a visible board needs per-epoch validation curves.
             self.validate(self.model)
 
-    def validate(self, model):
-        """The fraction of misclassified validation examples (a scalar)."""
+    def _get_state(self):
+        params = {k: p.data().asnumpy() for k, p in
+                  self.model._collect_params_with_prefix().items()}
+        updater = self.optim._updaters[0]
+        # Per-parameter state (momentum, ...) as arrays named index[/j].
+        arrays = {}
+        for i, state in updater.states.items():
+            for j, a in enumerate(state if isinstance(state, (list, tuple))
+                                  else [state]):
+                if a is not None:
+                    arrays[f'{i}/{j}'] = a.asnumpy()
+        optimizer = self.optim._optimizer
+        return params, arrays, dict(
+            lr=self.optim.learning_rate, num_update=optimizer.num_update,
+            index_update_count=optimizer._index_update_count,
+            structure={i: isinstance(s, (list, tuple))
+                       for i, s in updater.states.items()})
+
+    def _set_state(self, params, optim, optim_meta):
+        named = self.model._collect_params_with_prefix()
+        for k, v in params.items():
+            named[k].set_data(np.array(v, ctx=self.device))
+        self.optim.set_learning_rate(optim_meta['lr'])
+        optimizer = self.optim._optimizer
+        optimizer.num_update = optim_meta['num_update']
+        optimizer._index_update_count = {
+            int(i): n for i, n in optim_meta['index_update_count'].items()}
+        updater = self.optim._updaters[0]
+        for i, is_tuple in optim_meta['structure'].items():
+            parts = sorted((int(k.split('/')[1]), v) for k, v in optim.items()
+                           if k.split('/')[0] == i)
+            arrays = [np.array(v, ctx=self.device) for _, v in parts]
+            updater.states[int(i)] = tuple(arrays) if is_tuple else (
+                arrays[0] if arrays else None)
+            updater.states_synced[int(i)] = True
+
+    def validate(self, model, dataloader=None):
+        """The fraction of misclassified examples (a scalar) of
+        `dataloader`, by default the validation data."""
         self._check_fitted(model)
+        if dataloader is None:
+            dataloader = self.val_dataloader
         # Outside autograd.record() Gluon predicts: dropout is off.
         wrong, n = np.zeros((), ctx=self.device), 0
-        for batch in self.val_dataloader:
+        for batch in dataloader:
             wrong += model.validation_step(self.prepare_batch(batch))
             n += len(batch[-1])
             self.val_batch_idx += 1
@@ -203,6 +242,13 @@ class AlexNet(Classifier):
         # One compiled graph instead of a Python call per layer; the size
         # check in forward() stays in Python, before the graph runs.
         self.net.hybridize(static_alloc=True)
+        # Deferred initialization, as the other frameworks' lazy layers do:
+        # a new model answers a forward call; fit() initializes it anew.
+        nn.Block.initialize(self, self._init)
+
+    # He initialization: normal weights with standard deviation
+    # sqrt(2 / fan_in); the biases keep their own zero initializer.
+    _init = init.MSRAPrelu(factor_type='in', slope=0)
 
     def forward(self, X):
         _core.check_image_size(X.shape[-2:], self.min_size)
@@ -214,28 +260,12 @@ class AlexNet(Classifier):
         He initialization :cite:`he2015delving` suits the ReLUs and lets
         the network learn from the first epoch at the small CPU budget.
         """
-        # Normal weights with standard deviation sqrt(2 / fan_in); the
-        # biases keep their own zero initializer.
-        nn.Block.initialize(self, init.MSRAPrelu(factor_type='in', slope=0),
-                            ctx=X.ctx, force_reinit=True)
+        nn.Block.initialize(self, self._init, ctx=X.ctx, force_reinit=True)
         self(X[:1])
 
 
-class FashionMNIST(DataModule):
-    """The Fashion-MNIST dataset :cite:`xiao2017fashion`.
-
-    The training split has the official 60000 training images, the
-    validation split the official 10000 test images; `num_train` and
-    `num_val` keep only the first examples of each.
-    """
-    def __init__(self, batch_size=64, resize=(28, 28), root=None,
-                 num_train=None, num_val=None):
-        super().__init__(root)
-        resize = _data.check_fashion_mnist_args(batch_size, resize)
-        self.save_hyperparameters()
-        self.train = _data.subset('train', num_train, root)
-        self.val = _data.subset('val', num_val, root)
-
+class FashionMNIST(_data.FashionMNISTBase):
+    """The Fashion-MNIST dataset :cite:`xiao2017fashion`."""
     def transform(self, X, y):
         """Scale, resize and standardize a batch of uint8 images."""
         X = X.astype('float32') / 255
@@ -248,18 +278,13 @@ class FashionMNIST(DataModule):
         X = X.reshape(X.shape[0], 1, *self.resize)
         return (X - _data.MEAN) / _data.STD, y.astype('int32')
 
-    def get_dataloader(self, train):
-        images, labels = self.train if train else self.val
+    def _loader(self, images, labels, shuffle):
         # Batches of numpy examples become one MXNet array each.
         dataset = gluon.data.ArrayDataset(_onp.array(images),
                                           _onp.array(labels))
         return _Transformed(gluon.data.DataLoader(
-            dataset, self.batch_size, shuffle=train,
+            dataset, self.batch_size, shuffle=shuffle,
             num_workers=self.num_workers), self.transform)
-
-    def text_labels(self, indices):
-        """The class names of the given label indices."""
-        return _data.text_labels(indices)
 
 
 class _Transformed:

@@ -183,13 +183,34 @@ class Trainer(TrainerBase):
                 else tf.function(fn, input_signature=[spec]))
         return self._steps[key]
 
-    def validate(self, model):
-        """The fraction of misclassified validation examples (a scalar)."""
+    def _get_state(self):
+        # Keras numbers layer names per process, so variables are matched by
+        # position; the model's variables include the dropout seed state.
+        params = {f'{i:03d}': v.numpy()
+                  for i, v in enumerate(self.model.variables)}
+        optim = {f'{i:03d}': v.numpy()
+                 for i, v in enumerate(self.optim.variables)}
+        return params, optim, None
+
+    def _set_state(self, params, optim, optim_meta):
+        for variables, values in ((self.model.variables, params),
+                                  (self.optim.variables, optim)):
+            if len(variables) != len(values):
+                raise ValueError(f'{len(values)} saved variables for '
+                                 f'{len(variables)}')
+            for v, key in zip(variables, sorted(values, key=int)):
+                v.assign(values[key])
+
+    def validate(self, model, dataloader=None):
+        """The fraction of misclassified examples (a scalar) of
+        `dataloader`, by default the validation data."""
         self._check_fitted(model)
-        step = self._compiled(model.validation_step, self.val_dataloader)
+        if dataloader is None:
+            dataloader = self.val_dataloader
+        step = self._compiled(model.validation_step, dataloader)
         with self.device:
             wrong, n = tf.zeros(()), 0
-            for batch in self.val_dataloader:
+            for batch in dataloader:
                 wrong += step(self.prepare_batch(batch))
                 n += int(tf.shape(batch[-1])[0])
                 self.val_batch_idx += 1
@@ -254,22 +275,11 @@ class AlexNet(Classifier):
                 layer.bias.assign(tf.zeros(layer.bias.shape))
 
 
-class FashionMNIST(DataModule):
+class FashionMNIST(_data.FashionMNISTBase):
     """The Fashion-MNIST dataset :cite:`xiao2017fashion`.
 
-    The training split has the official 60000 training images, the
-    validation split the official 10000 test images; `num_train` and
-    `num_val` keep only the first examples of each. Batches are NHWC:
-    images (N, H, W, 1) float32 and labels (N,) int32.
+    Batches are NHWC: images (N, H, W, 1) float32 and labels (N,) int32.
     """
-    def __init__(self, batch_size=64, resize=(28, 28), root=None,
-                 num_train=None, num_val=None):
-        super().__init__(root)
-        resize = _data.check_fashion_mnist_args(batch_size, resize)
-        self.save_hyperparameters()
-        self.train = _data.subset('train', num_train, root)
-        self.val = _data.subset('val', num_val, root)
-
     def transform(self, X, y):
         """Scale, resize and standardize a batch of uint8 images."""
         X = tf.cast(tf.expand_dims(X, -1), tf.float32) / 255
@@ -277,16 +287,11 @@ class FashionMNIST(DataModule):
             X = tf.image.resize(X, self.resize, method='bilinear')
         return (X - _data.MEAN) / _data.STD, tf.cast(y, tf.int32)
 
-    def get_dataloader(self, train):
-        images, labels = self.train if train else self.val
+    def _loader(self, images, labels, shuffle):
         dataset = tf.data.Dataset.from_tensor_slices(
             (np.asarray(images), np.asarray(labels)))
-        if train:
+        if shuffle:
             dataset = dataset.shuffle(len(labels))
         return dataset.batch(self.batch_size).map(
             self.transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
                 tf.data.AUTOTUNE)
-
-    def text_labels(self, indices):
-        """The class names of the given label indices."""
-        return _data.text_labels(indices)

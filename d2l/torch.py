@@ -126,13 +126,37 @@ class Trainer(TrainerBase):
             # Only a visible board needs per-epoch validation curves.
             self.validate(self.model)
 
-    def validate(self, model):
-        """The fraction of misclassified validation examples (a scalar)."""
+    def _get_state(self):
+        params = {k: v.detach().cpu().numpy()
+                  for k, v in self.model.state_dict().items()}
+        optim = self.optim.state_dict()
+        # Per-parameter state (momentum, ...) as arrays named index/key;
+        # the hyperparameters of the groups are plain numbers.
+        arrays = {f'{i}/{k}': v.cpu().numpy()
+                  for i, state in optim['state'].items()
+                  for k, v in state.items()}
+        return params, arrays, optim['param_groups']
+
+    def _set_state(self, params, optim, optim_meta):
+        self.model.load_state_dict(
+            {k: torch.from_numpy(v) for k, v in params.items()})
+        state = {}
+        for key, v in optim.items():
+            i, k = key.split('/')
+            state.setdefault(int(i), {})[k] = torch.from_numpy(v)
+        self.optim.load_state_dict(dict(state=state,
+                                        param_groups=optim_meta))
+
+    def validate(self, model, dataloader=None):
+        """The fraction of misclassified examples (a scalar) of
+        `dataloader`, by default the validation data."""
         self._check_fitted(model)
+        if dataloader is None:
+            dataloader = self.val_dataloader
         model.eval()
         wrong, n = torch.zeros((), device=self.device), 0
         with torch.no_grad():
-            for batch in self.val_dataloader:
+            for batch in dataloader:
                 wrong += model.validation_step(self.prepare_batch(batch))
                 n += len(batch[-1])
                 self.val_batch_idx += 1
@@ -181,21 +205,8 @@ class AlexNet(Classifier):
                 nn.init.zeros_(layer.bias)
 
 
-class FashionMNIST(DataModule):
-    """The Fashion-MNIST dataset :cite:`xiao2017fashion`.
-
-    The training split has the official 60000 training images, the
-    validation split the official 10000 test images; `num_train` and
-    `num_val` keep only the first examples of each.
-    """
-    def __init__(self, batch_size=64, resize=(28, 28), root=None,
-                 num_train=None, num_val=None):
-        super().__init__(root)
-        resize = _data.check_fashion_mnist_args(batch_size, resize)
-        self.save_hyperparameters()
-        self.train = _data.subset('train', num_train, root)
-        self.val = _data.subset('val', num_val, root)
-
+class FashionMNIST(_data.FashionMNISTBase):
+    """The Fashion-MNIST dataset :cite:`xiao2017fashion`."""
     def transform(self, X, y):
         """Scale, resize and standardize a batch of uint8 images."""
         X = X.unsqueeze(1).float() / 255
@@ -204,19 +215,14 @@ class FashionMNIST(DataModule):
                               align_corners=False)
         return (X - _data.MEAN) / _data.STD, y.long()
 
-    def get_dataloader(self, train):
-        images, labels = self.train if train else self.val
+    def _loader(self, images, labels, shuffle):
         # np.array copies the read-only cached arrays into tensors we own.
         dataset = torch.utils.data.TensorDataset(
             torch.from_numpy(np.array(images)),
             torch.from_numpy(np.array(labels)))
         return _Transformed(torch.utils.data.DataLoader(
-            dataset, self.batch_size, shuffle=train,
+            dataset, self.batch_size, shuffle=shuffle,
             num_workers=self.num_workers), self.transform)
-
-    def text_labels(self, indices):
-        """The class names of the given label indices."""
-        return _data.text_labels(indices)
 
 
 class _Transformed:

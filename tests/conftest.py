@@ -86,4 +86,5 @@ def seed(n):
         torch.manual_seed(n)
     else:
         import tensorflow as tf
-        tf.random.set_seed(n)
+        # Also seeds Python's `random`, which Keras draws dropout seeds from.
+        tf.keras.utils.set_random_seed(n)
