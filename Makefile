@@ -80,7 +80,7 @@ help:
 	@echo "make lib             copy the #@save blocks of the sections into d2l/hpo.py"
 	@echo "make pytest          run tests/ in each framework environment"
 	@echo "make lab             JupyterLab on the built notebooks, with the d2l-* kernels"
-	@echo "make bench           Trainer overhead per framework and Fashion-MNIST read times"
+	@echo "make bench           Trainer overhead, Fashion-MNIST read times, trial start-up"
 	@echo "make clean           remove _build/ (make distclean: also .envs/)"
 	@echo "One section: touch it (or edit it), then make html: only it is re-evaluated."
 	@echo "Budget: D2L_HPO_BUDGET=cpu|full make html (default: full with a GPU, else cpu)"
@@ -212,6 +212,7 @@ bench: envs
 	  OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
 	    .envs/$$fw/bin/python benchmarks/bench_trainer.py; done
 	.envs/$(firstword $(FRAMEWORKS))/bin/python benchmarks/bench_data.py
+	@for fw in $(FRAMEWORKS); do .envs/$$fw/bin/python benchmarks/bench_startup.py; done
 
 clean:
 	rm -rf $(BUILD) $(FRAMEWORKS)

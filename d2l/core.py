@@ -14,13 +14,24 @@ import zipfile
 
 import numpy as np
 
-from matplotlib import pyplot as plt
-from matplotlib_inline import backend_inline
-
 __all__ = ['CheckpointError', 'DataModule', 'HyperParameters',
            'ProgressBoard', 'TrainerBase', 'add_to_class', 'check_positive',
-           'plot', 'plt', 'seconds_since_process_start', 'set_axes',
+           'checkpoint_file', 'plot', 'seconds_since_process_start',
+           'set_axes',
            'set_figsize', 'trial_checkpoint', 'use_svg_display']
+
+
+def __getattr__(name):
+    """`d2l.plt`, imported on first use: matplotlib takes half a second to
+    import, which every trial process would pay without ever plotting.
+
+    The framework modules and `d2l.hpo` import this function, so that
+    `d2l.plt` works on them too.
+    """
+    if name == 'plt':
+        from matplotlib import pyplot
+        return pyplot
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
 def add_to_class(Class):
@@ -73,7 +84,12 @@ def trial_checkpoint(argv=None):
     args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     if args.st_checkpoint_dir is None:
         return None
-    return pathlib.Path(args.st_checkpoint_dir) / CHECKPOINT_NAME
+    return checkpoint_file(args.st_checkpoint_dir)
+
+
+def checkpoint_file(folder):
+    """The file in which a trial keeps its checkpoint in `folder`."""
+    return pathlib.Path(folder) / CHECKPOINT_NAME
 
 
 def seconds_since_process_start():
@@ -140,13 +156,14 @@ class HyperParameters:
 
 def use_svg_display():
     """Use the svg format to display a plot in Jupyter."""
+    from matplotlib_inline import backend_inline
     backend_inline.set_matplotlib_formats('svg')
 
 
 def set_figsize(figsize=(3.5, 2.5)):
     """Set the figure size for matplotlib."""
     use_svg_display()
-    plt.rcParams['figure.figsize'] = figsize
+    __getattr__('plt').rcParams['figure.figsize'] = figsize
 
 
 def set_axes(axes, xlabel, ylabel, xlim, ylim, xscale, yscale, legend):
@@ -177,7 +194,7 @@ def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None,
         X = X * len(Y)
     set_figsize(figsize)
     if axes is None:
-        axes = plt.gca()
+        axes = __getattr__('plt').gca()
     axes.cla()
     for x, y, fmt in zip(X, Y, fmts):
         axes.plot(x, y, fmt) if len(x) else axes.plot(y, fmt)
@@ -186,11 +203,9 @@ def plot(X, Y=None, xlabel=None, ylabel=None, legend=None, xlim=None,
 
 def _in_notebook():
     """Whether this process is a Jupyter kernel, where a plot can be seen."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
+    # A kernel has imported IPython already; other processes need not.
+    ipython = sys.modules.get('IPython')
+    shell = ipython.get_ipython() if ipython else None
     return shell is not None and 'IPKernelApp' in shell.config
 
 
@@ -212,14 +227,20 @@ class ProgressBoard(HyperParameters):
         self.data, self._raw = {}, {}
 
     def draw(self, x, y, label, every_n=1):
-        """Add the point (x, y) to curve `label`, averaging every_n points."""
+        """Add the point (x, y) to curve `label`, averaging every_n points.
+
+        `y` may be a scalar array of the framework: it is read only when
+        every_n points are averaged, so that a framework that computes
+        asynchronously (MXNet, or any on a GPU) need not wait for each
+        training step to finish before the next one is queued.
+        """
         raw = self._raw.setdefault(label, [])
-        raw.append((x, float(y)))
+        raw.append((x, y))
         if len(raw) < every_n:
             return
         xs, ys = zip(*raw)
         self.data.setdefault(label, []).append(
-            (xs[-1], sum(ys) / len(ys)))
+            (xs[-1], sum(float(y) for y in ys) / len(ys)))
         raw.clear()
         if self.display:
             self._redraw()
@@ -227,6 +248,7 @@ class ProgressBoard(HyperParameters):
     def _redraw(self):
         from IPython import display
         use_svg_display()
+        plt = __getattr__('plt')
         if self.fig is None:
             self.fig = plt.figure(figsize=self.figsize)
         axes = self.axes if self.axes else plt.gca()

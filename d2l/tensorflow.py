@@ -11,8 +11,8 @@ from d2l import core as _core
 from d2l import data as _data
 from d2l import hpo as _hpo
 from d2l.core import (DataModule, HyperParameters, ProgressBoard,
-                      TrainerBase, add_to_class, check_positive, plot, plt,
-                      set_axes, set_figsize, use_svg_display)
+                      TrainerBase, __getattr__, add_to_class, check_positive,
+                      plot, set_axes, set_figsize, use_svg_display)
 from d2l.hpo import *  # noqa: F401,F403  (the sections' saved code)
 
 def cpu():

@@ -8,8 +8,8 @@ from d2l import core as _core
 from d2l import data as _data
 from d2l import hpo as _hpo
 from d2l.core import (DataModule, HyperParameters, ProgressBoard,
-                      TrainerBase, add_to_class, check_positive, plot, plt,
-                      set_axes, set_figsize, use_svg_display)
+                      TrainerBase, __getattr__, add_to_class, check_positive,
+                      plot, set_axes, set_figsize, use_svg_display)
 from d2l.hpo import *  # noqa: F401,F403  (the sections' saved code)
 
 def cpu():
@@ -63,7 +63,7 @@ class Module(nn.Module, HyperParameters):
         else:
             x = self.trainer.epoch + 1
             n = self.trainer.num_val_batches / self.plot_valid_per_epoch
-        self.board.draw(x, value.detach().cpu().item(),
+        self.board.draw(x, value.detach(),
                         ('train_' if train else 'val_') + key,
                         every_n=max(int(n), 1))
 

@@ -5,6 +5,8 @@ of the three environments without importing the other frameworks.
 """
 import ast
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -14,8 +16,9 @@ MODULES = ('mxnet', 'torch', 'tensorflow')
 D2L_ALIASES = ('_core.', '_data.')
 REQUIRED = {'HyperParameters', 'Module', 'Classifier', 'DataModule',
             'Trainer', 'ProgressBoard', 'use_svg_display', 'set_figsize',
-            'plot', 'plt', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'AlexNet',
-            'FashionMNIST', 'hpo_budget'}
+            'plot', 'cpu', 'gpu', 'num_gpus', 'try_gpu', 'AlexNet',
+            'FashionMNIST', 'hpo_budget',
+            '__getattr__'}  # Provides d2l.plt, imported on first use.
 # Methods a framework calls by name, which only that framework has.
 FRAMEWORK_HOOKS = {'tensorflow': {'Module.call'}}
 
@@ -69,3 +72,17 @@ def test_same_public_api(module):
 def test_required_names_present():
     for module in MODULES:
         assert REQUIRED <= set(public_api(module)), module
+
+
+def test_trial_processes_import_no_plotting():
+    """A trial process imports d2l but never plots: matplotlib and IPython
+    stay out of it, and d2l.plt still works where it is used."""
+    from conftest import FRAMEWORK
+    code = (f'import sys\nfrom d2l import {FRAMEWORK} as d2l\n'
+            'print(sorted(m for m in ("matplotlib", "IPython") '
+            'if m in sys.modules))\n'
+            'import matplotlib.pyplot\n'
+            'print(d2l.plt is matplotlib.pyplot)\n')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, check=True).stdout.split('\n')
+    assert out[:2] == ['[]', 'True']

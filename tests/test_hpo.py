@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import re
+import sys
 
 import pandas as pd
 import pytest
@@ -108,20 +109,39 @@ def test_the_sections_share_one_objective():
         'sh-async.md')
 
 
-def test_objective_reports_one_result_per_epoch(monkeypatch):
+def run_objective(monkeypatch, argv=(), **config):
+    """Call the section's objective in this process, as Syne Tune's worker
+    would with `argv` on its command line; return its reports."""
     monkeypatch.setenv(hpo.BUDGET_VAR, 'cpu')
+    monkeypatch.setattr(sys, 'argv', ['objective', *argv])
     namespace = {}
     exec(section_objective('sh-async.md'), namespace)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        namespace['objective'](learning_rate=0.01, batch_size=64,
-                               max_epochs=2)
-    reports = [json.loads(line.split(':', 1)[1]) for line in
-               out.getvalue().splitlines()
-               if line.startswith('[tune-metric]')]
+        namespace['objective'](**config)
+    return [json.loads(line.split(':', 1)[1]) for line in
+            out.getvalue().splitlines() if line.startswith('[tune-metric]')]
+
+
+def test_objective_reports_one_result_per_epoch(monkeypatch):
+    reports = run_objective(monkeypatch, learning_rate=0.01, batch_size=64,
+                            max_epochs=2)
     assert [r['epoch'] for r in reports] == [1, 2]
     for r in reports:
         assert 0 <= r['validation_error'] <= 1
+        assert 0 < r['startup'] < 120
+    assert reports[0]['startup'] == reports[1]['startup']
+
+
+def test_objective_resumes_from_its_checkpoint(monkeypatch, tmp_path):
+    argv = ['--learning_rate', '0.01', '--st_checkpoint_dir', str(tmp_path)]
+    config = dict(learning_rate=0.01, batch_size=64)
+    first = run_objective(monkeypatch, argv, max_epochs=1, **config)
+    assert (tmp_path / 'checkpoint.npz').is_file()
+    resumed = run_objective(monkeypatch, argv, max_epochs=3, **config)
+    assert [r['epoch'] for r in first + resumed] == [1, 2, 3]
+    # Nothing left to train: a resumed trial at its maximum reports nothing.
+    assert run_objective(monkeypatch, argv, max_epochs=3, **config) == []
 
 
 @pytest.fixture(scope='module')
@@ -145,11 +165,11 @@ def asha_run(tmp_path_factory):
                      reduction_factor=2, type='promotion',
                      max_resource_attr='max_epochs')
     def enough(status):
-        """Stop once a trial has been promoted past the lowest rung and
+        """Stop once a trial has been resumed past the lowest rung and
         several others have started; at the latest after five minutes."""
         epochs = status.overall_metric_statistics.max_metrics.get('epoch', 0)
         return status.wallclock_time > 300 or (
-            epochs >= 2 and status.num_trials_started >= 4)
+            epochs >= 2 and status.num_trials_started >= 3)
     with pytest.MonkeyPatch.context() as env:
         # Syne Tune writes a std.out into the working directory.
         env.chdir(folder)
@@ -170,14 +190,25 @@ def asha_run(tmp_path_factory):
     return results, raw
 
 
-def test_asha_run_reaches_more_than_one_rung(asha_run):
+def test_asha_run_resumes_trials_from_their_checkpoints(asha_run):
     results, _ = asha_run
     counts = hpo.trials_per_rung(results, rungs=[1, 2, 4])
     assert (counts > 0).sum() >= 2, counts
     assert results['validation_error'].between(0, 1).all()
-    # Promotion restarts a trial: its epochs count from 1 again.
-    assert (results.groupby('trial_id')['epoch'].apply(
-        lambda e: (e.diff() <= 0).any())).any()
+    # No epoch is trained (and reported) twice.
+    assert not results.duplicated(['trial_id', 'epoch']).any()
+    processes = hpo.trial_processes(results).sort_values(
+        ['trial_id', 'first'])
+    resumed = 0
+    for _, trial in processes.groupby('trial_id'):
+        firsts, lasts = trial['first'].tolist(), trial['last'].tolist()
+        assert firsts[0] == 1
+        # Each process after the first continues at the epoch after the
+        # rung at which the trial paused.
+        for paused, first in zip(lasts, firsts[1:]):
+            assert paused in (1, 2) and first == paused + 1
+            resumed += 1
+    assert resumed >= 1, processes
 
 
 def test_trials_per_rung_counts_each_trial_once(asha_run):
