@@ -5,7 +5,8 @@ pays for the interpreter, the framework, d2l and the data before it trains.
 This script starts such a process several times, the way a trial of the
 chapter does it (CPU budget data and image size, one thread per worker as
 with 2 workers on 2 cores), and prints the median time at which each step
-was done, counted from the moment the operating system started the process:
+was done, counted from the moment the operating system started the process
+('interpreter' includes d2l.core, which the timing itself needs):
 
     .envs/pytorch/bin/python benchmarks/bench_startup.py [--reps 5]
 
@@ -23,11 +24,12 @@ FRAMEWORKS = ('mxnet', 'torch', 'tensorflow')
 FRAMEWORK = next(f for f in FRAMEWORKS if importlib.util.find_spec(f))
 
 # The child: the steps of the chapter's objective, each time-stamped from
-# the process's start (psutil reads the start time from the OS).
+# the process's start as the operating system records it.
 CHILD = '''
 import time
-import psutil
-start = psutil.Process().create_time()
+start = time.time()
+from d2l import core
+start -= core.seconds_since_process_start()
 marks = {{'interpreter': time.time() - start}}
 import {framework}
 marks['framework'] = time.time() - start
