@@ -120,7 +120,8 @@ def trial_processes(results):
     """One row per process that ran a trial: the first and the last epoch
     it reported, and its start-up time in seconds."""
     epochs = results.groupby(['trial_id', 'startup'])['epoch']
-    return epochs.agg(first='min', last='max').reset_index()
+    processes = epochs.agg(first='min', last='max').reset_index()
+    return processes.sort_values(['trial_id', 'first'], ignore_index=True)
 
 def experiment_summary(results, budget):
     """Trials, processes and epochs of an experiment, the share of the
