@@ -123,25 +123,25 @@ def trial_processes(results):
     processes = epochs.agg(first='min', last='max').reset_index()
     return processes.sort_values(['trial_id', 'first'], ignore_index=True)
 
-def experiment_summary(results, budget):
-    """Trials, processes and epochs of an experiment, the share of the
-    workers' time spent starting processes, and the best error."""
-    processes = trial_processes(results)
-    worker_seconds = budget.n_workers * budget.max_wallclock_time
-    return {'trials started': results['trial_id'].nunique(),
-            'processes started': len(processes),
-            'epochs trained': len(results),
-            'start-up share': processes['startup'].sum() / worker_seconds,
-            'best validation error': results['validation_error'].min()}
-
-
-# Saved from chapter_hyperparameter_optimization/rs-async.md
 def chosen_trial(results):
     """The id and the last report of the trial whose last report has the
     lowest validation error; its checkpoint is the model of that report."""
     last = results.sort_values('epoch').groupby('trial_id').last()
     trial_id = last['validation_error'].idxmin()
     return trial_id, last.loc[trial_id]
+
+def experiment_summary(results, budget):
+    """Trials, processes and epochs of an experiment, the share of the
+    workers' time spent starting processes, and the chosen trial."""
+    processes = trial_processes(results)
+    worker_seconds = budget.n_workers * budget.max_wallclock_time
+    trial_id, chosen = chosen_trial(results)
+    return {'trials started': results['trial_id'].nunique(),
+            'processes started': len(processes),
+            'epochs trained': len(results),
+            'start-up share': processes['startup'].sum() / worker_seconds,
+            'chosen trial': trial_id,
+            'its validation error': chosen['validation_error']}
 
 
 # Saved from chapter_hyperparameter_optimization/sh-intro.md

@@ -234,3 +234,19 @@ def test_share_cpu_cores(monkeypatch):
     assert os.environ['TF_NUM_INTRAOP_THREADS'] == '4'
     hpo.share_cpu_cores(16)  # More workers than cores: one thread each.
     assert os.environ['OMP_NUM_THREADS'] == '1'
+
+
+def test_chosen_trial_and_summary(asha_run):
+    results, raw = asha_run
+    trial_id, chosen = hpo.chosen_trial(results)
+    last = {t: df.sort_values('epoch')['validation_error'].iloc[-1]
+            for t, df in raw.groupby('trial_id')}
+    assert chosen['validation_error'] == min(last.values())
+    assert last[trial_id] == min(last.values())
+    assert chosen['epoch'] == raw[raw.trial_id == trial_id]['epoch'].max()
+    summary = hpo.experiment_summary(results, hpo.choose_budget('cpu'))
+    assert summary['trials started'] == len(last)
+    assert summary['epochs trained'] == len(raw)
+    assert summary['processes started'] >= len(last) + 1  # One resume.
+    assert 0 < summary['start-up share'] < 1
+    assert summary['chosen trial'] == trial_id
