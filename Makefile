@@ -55,7 +55,8 @@ $(shell mkdir -p $(STAMPS) && { [ "$$(cat $(STAMPS)/budget 2>/dev/null)" = "$(BU
 
 .PHONY: html test help envs lib lib-check sysdeps data site notebooks eval \
         $(FRAMEWORKS:%=env-%) $(FRAMEWORKS:%=eval-%) $(FRAMEWORKS:%=pytest-%) \
-        pytest bookcheck sphinx-check offline-check ci-checks lab bench clean distclean
+        pytest bookcheck sphinx-check offline-check reader-check ci-checks lab bench clean \
+        distclean
 
 ## html: set everything up, evaluate every tab, build the HTML and the notebooks
 html: sysdeps lib
@@ -67,7 +68,8 @@ html: sysdeps lib
 test: sysdeps
 	@$(MAKE) ci-checks
 
-ci-checks: lib-check bookcheck pytest eval site sphinx-check offline-check notebooks
+ci-checks: lib-check bookcheck pytest eval site sphinx-check offline-check notebooks \
+    reader-check
 	@echo "make test: all checks passed"
 
 help:
@@ -79,6 +81,7 @@ help:
 	@echo "make data            find Fashion-MNIST (Debian package) or download it into data/"
 	@echo "make lib             copy the #@save blocks of the sections into d2l/hpo.py"
 	@echo "make pytest          run tests/ in each framework environment"
+	@echo "make reader-check    the built HTML in headless Chromium, notebooks run from the zip"
 	@echo "make lab             JupyterLab on the built notebooks, with the d2l-* kernels"
 	@echo "make bench           Trainer overhead, Fashion-MNIST read times, trial start-up"
 	@echo "make clean           remove _build/ (make distclean: also .envs/)"
@@ -202,6 +205,13 @@ $(FRAMEWORKS:%=pytest-%): pytest-%: .envs/%/.stamp
 
 bookcheck: .envs/book/.stamp
 	$(D2LBOOK) build outputcheck tabcheck
+
+# The reader's view, from .envs/book (tests/reader): every HTML page in headless Chromium (tabs,
+# math, images, console, requests, search; screenshots in $(BUILD)/screenshots/), and one
+# notebook per framework run from $(PKG) unzipped in a temporary folder.
+reader-check: $(STAMPS)/html $(STAMPS)/notebooks .envs/book/.stamp
+	@echo "=== the reader's view: the HTML in Chromium, the notebooks from $(PKG)"
+	$(BOOK_PY) -m pytest -q -p no:cacheprovider --confcutdir=tests/reader tests/reader
 
 # --- cleaning ---------------------------------------------------------------------------
 

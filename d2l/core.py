@@ -2,11 +2,11 @@
 and the parts of `DataModule` and `Trainer` that no framework changes."""
 import argparse
 import contextlib
-import functools
 import inspect
 import json
 import os
 import pathlib
+import re
 import sys
 import tempfile
 import time
@@ -34,18 +34,36 @@ def __getattr__(name):
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
+@contextlib.contextmanager
+def native_notices_dropped(pattern):
+    """Inside the block, drop the lines matching the regular expression
+    `pattern` that native code writes to file descriptor 2 (standard
+    error); other lines pass on to `sys.stderr` at the end of the block.
+
+    A framework's C++ start-up notices bypass Python's `sys.stderr`, and
+    some of them are logged before any setting that silences them is read.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode(errors='replace').splitlines(True)
+            sys.stderr.write(''.join(
+                line for line in lines if not re.search(pattern, line)))
+
+
 def add_to_class(Class):
     """Register the decorated function as a method of `Class`."""
     def wrapper(obj):
         setattr(Class, obj.__name__, obj)
         return obj
     return wrapper
-
-
-@functools.lru_cache(maxsize=None)
-def notice_no_gpu():
-    """Say, once per process, that a GPU was asked for but none is there."""
-    print('Trainer: no GPU found, training on the CPU.')
 
 
 def check_image_size(size, min_size):
@@ -308,9 +326,9 @@ class TrainerBase(HyperParameters):
         check_positive('max_epochs', max_epochs)
         self.save_hyperparameters()
         # One GPU at most: in this chapter each trial gets a GPU of its own.
+        # Without one, the CPU trains, as d2l's try_gpu() falls back; the
+        # budget's printout (num_gpus) says which.
         use_gpu = bool(num_gpus) and self._num_gpus() > 0
-        if num_gpus and not use_gpu:
-            notice_no_gpu()
         self.device = self._gpu() if use_gpu else self._cpu()
         self.model = self.optim = None
         self.epoch = self.train_batch_idx = self.val_batch_idx = 0

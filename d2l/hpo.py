@@ -23,6 +23,7 @@ class HPOBudget:
     """How much compute one tuning experiment of the chapter may use."""
     name: str
     n_workers: int
+    num_gpus: int  # GPUs given out to trials, one each; 0: the CPU only.
     max_wallclock_time: float  # In seconds.
     max_epochs: int
     resize: Tuple[int, int]
@@ -47,6 +48,7 @@ def choose_budget(name=None, num_gpus=0):
 
     Without `name`, the environment variable D2L_HPO_BUDGET decides, and
     without that the hardware: 'full' when a GPU is visible, else 'cpu'.
+    Either budget gives each trial one of the `num_gpus` visible GPUs.
     """
     name = name or os.environ.get(BUDGET_VAR) or (
         'full' if num_gpus else 'cpu')
@@ -59,18 +61,19 @@ def choose_budget(name=None, num_gpus=0):
     os.environ[BUDGET_VAR] = name
     if name == 'full':
         return HPOBudget('full', n_workers=max(num_gpus, 1),
-                         max_wallclock_time=15 * 60, max_epochs=9,
-                         resize=(224, 224), num_train=None, num_val=None,
-                         num_test=None)
+                         num_gpus=num_gpus, max_wallclock_time=15 * 60,
+                         max_epochs=9, resize=(224, 224), num_train=None,
+                         num_val=None, num_test=None)
     # AlexNet's smallest input, 1/50 of the training split and 2 worker
     # processes: a few minutes on a laptop, yet enough for learning curves
     # that differ between configurations. 9 epochs leave room for rungs at
     # 1 and 3 epochs below the maximum. 1000 validation images measure an
     # error near 0.25 to a standard error of 1.4 percentage points; the
     # test images measure only the chosen configuration, once.
-    return HPOBudget('cpu', n_workers=2, max_wallclock_time=270,
-                     max_epochs=9, resize=(65, 65), num_train=1000,
-                     num_val=1000, num_test=2000)
+    return HPOBudget('cpu', n_workers=2, num_gpus=num_gpus,
+                     max_wallclock_time=270, max_epochs=9,
+                     resize=(65, 65), num_train=1000, num_val=1000,
+                     num_test=2000)
 
 
 def share_cpu_cores(n_workers):

@@ -5,9 +5,17 @@ models; the Trainer compiles each training and validation step with
 `tf.function`, so that a step runs as one graph rather than op by op.
 """
 import numpy as np
-import tensorflow as tf
 
 from d2l import core as _core
+
+# TensorFlow's informational notices at start-up (oneDNN, CPU instruction
+# sets), logged from C++ before TF_CPP_MIN_LOG_LEVEL is read; its warnings
+# and errors still show.
+with _core.native_notices_dropped(
+        r'^I\d{4} |^WARNING: All log messages before absl::InitializeLog|'
+        r'^To enable the following instructions'):
+    import tensorflow as tf
+
 from d2l import data as _data
 from d2l import hpo as _hpo
 from d2l.core import (DataModule, HyperParameters, ProgressBoard,

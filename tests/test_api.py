@@ -4,6 +4,7 @@ The modules are compared by parsing their source, so this test runs in any
 of the three environments without importing the other frameworks.
 """
 import ast
+import os
 import pathlib
 import subprocess
 import sys
@@ -88,3 +89,24 @@ def test_trial_processes_import_no_plotting():
     out = subprocess.run([sys.executable, '-c', code], capture_output=True,
                          text=True, check=True).stdout.split('\n')
     assert out[1] == out[0] and out[2] == 'True', out
+
+
+def test_import_prints_no_startup_notices():
+    """`from d2l import <framework> as d2l`, a notebook's first cell, shows
+    nothing: TensorFlow's C++ start-up notices (oneDNN, CPU instructions)
+    are dropped, also without TF_CPP_MIN_LOG_LEVEL, which readers lack."""
+    from conftest import FRAMEWORK
+    env = {k: v for k, v in os.environ.items() if k != 'TF_CPP_MIN_LOG_LEVEL'}
+    run = subprocess.run(
+        [sys.executable, '-c', f'from d2l import {FRAMEWORK} as d2l\n'
+         'd2l.plot([0, 1], [1, 2])\n'], capture_output=True, text=True,
+        check=True, env=env)
+    assert (run.stdout, run.stderr) == ('', '')
+
+
+def test_native_notices_dropped_keeps_other_lines(capfd):
+    from d2l import core
+    with core.native_notices_dropped(r'^I\d{4} '):
+        os.write(2, b'I0000 00:00:1.2 port.cc:153] a notice\n'
+                    b'E0000 00:00:1.3 a real error\n')
+    assert capfd.readouterr().err == 'E0000 00:00:1.3 a real error\n'

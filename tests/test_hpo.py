@@ -250,3 +250,11 @@ def test_chosen_trial_and_summary(asha_run):
     assert summary['processes started'] >= len(last) + 1  # One resume.
     assert 0 < summary['start-up share'] < 1
     assert summary['chosen trial'] == trial_id
+
+
+def test_budget_gives_each_trial_a_gpu(monkeypatch):
+    monkeypatch.delenv(hpo.BUDGET_VAR, raising=False)  # Restored afterwards.
+    full = hpo.choose_budget('full', num_gpus=4)
+    assert (full.n_workers, full.num_gpus) == (4, 4)
+    assert hpo.choose_budget('cpu', num_gpus=0).num_gpus == 0
+    assert 'num_gpus=0' in repr(hpo.choose_budget('cpu'))

@@ -7,8 +7,10 @@
 
 d2lbook 1.0.3 writes a `_static/d2l.js` that always contains a Google Analytics loader (even
 without a tracking id), loads the copy-button icon from raw.githubusercontent.com and embeds
-Discourse comments from a remote server. `prepare` removes the first and the last and inlines
-the icon from static/offline/copy-button.svg. MathJax comes from static/offline/mathjax (see
+Discourse comments from a remote server. `prepare` removes the first and the last (keeping
+empty versions of the functions the pages call), inlines the icon from
+static/offline/copy-button.svg and turns off the search page's summaries (they fetch() pages,
+which browsers refuse for file:// URLs). MathJax comes from static/offline/mathjax (see
 `mathjax_path` in config.ini). `check` scans every page for a script, stylesheet, image or
 frame loaded from http(s)://, and the site's JavaScript/CSS for the known remote loaders.
 """
@@ -38,8 +40,10 @@ def _remote_snippets():
     from d2lbook import sphinx_template as t
     note = '\n// {} removed by tools/offline_html.py\n'
     return [
+        # The tracker also defines tagClick(), which every framework tab link calls on click;
+        # it stays, empty (tests/reader/test_html.py reads the console).
         ('Google Analytics', t.google_tracker.replace('GOOGLE_ANALYTICS_TRACKING_ID', ''),
-         note.format('Google Analytics')),
+         note.format('Google Analytics') + 'function tagClick(tab) {}\n'),
         # Both embed Discourse comments from a remote server for "Discuss" links. The tab
         # bar calls discourse_embed(), so it stays, empty.
         ('Discourse (QR variant)', t.replace_qr, note.format('Discourse embedding (QR)')),
@@ -61,7 +65,12 @@ def prepare(rst_dir):
     js = re.sub(r'https://raw\.githubusercontent\.com/[^"\']*copy-button\.svg', icon, js)
     with open(path, 'w', encoding='UTF-8') as f:
         f.write(js)
-    print(f'{path}: Google Analytics and Discourse removed, copy icon inlined')
+    # The search page fetch()es every result's page for a summary; browsers refuse fetch() of
+    # file:// URLs (a console error per result). The results themselves still show.
+    with open(os.path.join(rst_dir, 'conf.py'), 'a', encoding='UTF-8') as f:
+        f.write('\nhtml_show_search_summary = False  # tools/offline_html.py\n')
+    print(f'{rst_dir}: Google Analytics and Discourse removed, copy icon inlined, '
+          'search summaries off')
 
 
 def _prune_theme_colours(html_dir):

@@ -5,8 +5,9 @@
 #   tools/system_deps.sh [PYTHON]
 #
 # Needed: pandoc (d2lbook build rst), zip (d2lbook build pkg), make, a Python 3.11 that can
-# create virtual environments, and the Fashion-MNIST files (Debian: dataset-fashion-mnist). The
-# data is optional here: without it, d2l downloads the files into data/ (d2l/data.py).
+# create virtual environments, Chromium and its driver (make test views the HTML in them,
+# tests/reader), and the Fashion-MNIST files (Debian: dataset-fashion-mnist). The data is
+# optional here: without it, d2l downloads the files into data/ (d2l/data.py).
 set -uo pipefail
 
 python=${1:-python3}
@@ -18,6 +19,9 @@ need() { missing+=("$1"); why+=("$1: $2"); }
 command -v pandoc >/dev/null 2>&1 || need pandoc "d2lbook build rst converts notebooks with it"
 command -v zip >/dev/null 2>&1 || need zip "d2lbook build pkg zips the notebooks"
 command -v make >/dev/null 2>&1 || need make "the build is a Makefile"
+command -v chromium >/dev/null 2>&1 || need chromium "make test opens the HTML in it (headless)"
+command -v chromedriver >/dev/null 2>&1 ||
+  need chromium-driver "Selenium drives Chromium through it (make test)"
 if command -v "$python" >/dev/null 2>&1; then
   "$python" -c 'import venv, ensurepip' 2>/dev/null ||
     need python3-venv "'$python' must create virtual environments"
