@@ -6,7 +6,8 @@
 #   make help    the other targets
 #
 # Each framework tab is evaluated by d2lbook (from .envs/book) with the Jupyter kernel of its
-# own environment (.envs/<framework>), one notebook at a time (tools/d2lbook_run.py).
+# own environment (.envs/<framework>, or .envs/<framework>-gpu on a machine with NVIDIA GPUs),
+# one notebook at a time (tools/d2lbook_run.py).
 # Stamps under _build/stamps/ are written only after a step succeeded, and carry the time the
 # step started: a source edited while a step runs makes the next `make` run it again.
 
@@ -53,19 +54,36 @@ endif
 BUDGET := $(or $(D2L_HPO_BUDGET),auto)
 $(shell mkdir -p $(STAMPS) && { [ "$$(cat $(STAMPS)/budget 2>/dev/null)" = "$(BUDGET)" ] || echo "$(BUDGET)" > $(STAMPS)/budget; })
 
+# The environment of each tab: <framework> (CPU builds) or <framework>-gpu (CUDA builds, when
+# nvidia-smi lists a GPU; GPU=0 or GPU=1 forces), from tools/choose_envs.sh. Both kinds live
+# side by side in .envs/; like the budget, the choice is recorded, and a change re-evaluates.
+ifdef GPU
+export GPU
+endif
+$(foreach fw,$(FRAMEWORKS),$(eval ENV_$(fw) := $(shell tools/choose_envs.sh $(fw))))
+CHOSEN_ENVS := $(foreach fw,$(FRAMEWORKS),$(ENV_$(fw)))
+ifneq ($(words $(CHOSEN_ENVS)),$(words $(FRAMEWORKS)))
+$(error GPU must be 0 or 1, or unset (NVIDIA GPUs are used when nvidia-smi lists one))
+endif
+$(shell { [ "$$(cat $(STAMPS)/envs 2>/dev/null)" = "$(CHOSEN_ENVS)" ] || echo "$(CHOSEN_ENVS)" > $(STAMPS)/envs; })
+KERNELS := $(FRAMEWORKS:%=.envs/jupyter/kernels/d2l-%/kernel.json)
+
 .PHONY: html test help envs lib lib-check sysdeps data site notebooks eval \
         $(FRAMEWORKS:%=env-%) $(FRAMEWORKS:%=eval-%) $(FRAMEWORKS:%=pytest-%) \
         pytest bookcheck sphinx-check offline-check reader-check ci-checks lab bench clean \
         distclean
 
 ## html: set everything up, evaluate every tab, build the HTML and the notebooks
+# Environments first: a GPU environment that cannot use the GPU changes the next choice.
 html: sysdeps lib
+	@$(MAKE) envs
 	@$(MAKE) site notebooks
 	@echo "HTML:      $(BUILD)/html/$(CHAPTER)/index.html"
 	@echo "Notebooks: $(BUILD)/notebooks/{$(shell echo $(FRAMEWORKS) | tr ' ' ,)}/ and $(PKG)"
 
 ## test: the tests and the book's CI (everything `make html` builds, checked strictly)
 test: sysdeps
+	@$(MAKE) envs
 	@$(MAKE) ci-checks
 
 ci-checks: lib-check bookcheck pytest eval site sphinx-check offline-check notebooks \
@@ -87,15 +105,19 @@ help:
 	@echo "make clean           remove _build/ (make distclean: also .envs/)"
 	@echo "One section: touch it (or edit it), then make html: only it is re-evaluated."
 	@echo "Budget: D2L_HPO_BUDGET=cpu|full make html (default: full with a GPU, else cpu)"
+	@echo "Environments: GPU=0|1 make html (default: CUDA builds when nvidia-smi lists a GPU)"
 
 # --- system packages, environments, data, library --------------------------------------
 
 sysdeps:
 	@tools/system_deps.sh $(PYTHON)
 
-envs: $(FRAMEWORKS:%=.envs/%/.stamp) .envs/book/.stamp
+envs: $(CHOSEN_ENVS:%=.envs/%/.stamp) .envs/book/.stamp $(KERNELS)
+	@for fw in $(FRAMEWORKS); do tools/choose_envs.sh --note $$fw; done
+	@echo "Environments: $(CHOSEN_ENVS:%=.envs/%)"
 
-$(FRAMEWORKS:%=env-%): env-%: .envs/%/.stamp
+$(foreach fw,$(FRAMEWORKS),$(eval env-$(fw): .envs/$(ENV_$(fw))/.stamp \
+    .envs/jupyter/kernels/d2l-$(fw)/kernel.json))
 
 .envs/book/.stamp: requirements/book.txt tools/make_env.sh
 	tools/make_env.sh book $(PYTHON)
@@ -103,9 +125,21 @@ $(FRAMEWORKS:%=env-%): env-%: .envs/%/.stamp
 $(FRAMEWORKS:%=.envs/%/.stamp): .envs/%/.stamp: requirements/%.txt pyproject.toml tools/make_env.sh
 	tools/make_env.sh $* $(PYTHON)
 
+$(FRAMEWORKS:%=.envs/%-gpu/.stamp): .envs/%-gpu/.stamp: requirements/%-gpu.txt pyproject.toml \
+    tools/make_env.sh tools/gpu_probe.py
+	tools/make_env.sh $*-gpu $(PYTHON)
+
+# The d2l-<framework> kernel is the chosen environment's (JUPYTER_PATH=.envs/jupyter).
+define KERNEL_RULE
+.envs/jupyter/kernels/d2l-$(1)/kernel.json: .envs/$(ENV_$(1))/.stamp $(STAMPS)/envs
+	@mkdir -p $$(@D)
+	cp .envs/$(ENV_$(1))/kernel.json $$@
+endef
+$(foreach fw,$(FRAMEWORKS),$(eval $(call KERNEL_RULE,$(fw))))
+
 # Fashion-MNIST: Debian's package (installed by sysdeps when root), else d2l downloads it.
-data: .envs/$(firstword $(FRAMEWORKS))/.stamp
-	@cd /tmp && $(CURDIR)/.envs/$(firstword $(FRAMEWORKS))/bin/python -c \
+data: .envs/$(firstword $(CHOSEN_ENVS))/.stamp
+	@cd /tmp && $(CURDIR)/.envs/$(firstword $(CHOSEN_ENVS))/bin/python -c \
 	  'from d2l import data; print("Fashion-MNIST:", data.find_fashion_mnist())'
 
 lib:
@@ -122,11 +156,13 @@ $(FRAMEWORKS:%=eval-%): eval-%: $(STAMPS)/eval-%
 
 define EVAL_RULE
 $(STAMPS)/eval-$(1): $(SECTIONS) $(CHAPTER) $(LIB_COMMON) $(call framework_module,$(1)) \
-    $(IMAGES) requirements/$(1).txt config.ini tools/d2lbook_run.py $(STAMPS)/budget \
-    .envs/$(1)/.stamp .envs/book/.stamp
-	@echo "=== evaluating the $(1) tab with .envs/$(1) (outdated notebooks only, one at a time)"
+    $(IMAGES) requirements/$(ENV_$(1)).txt config.ini tools/d2lbook_run.py $(STAMPS)/budget \
+    $(STAMPS)/envs .envs/$(ENV_$(1))/.stamp .envs/jupyter/kernels/d2l-$(1)/kernel.json \
+    .envs/book/.stamp
+	@echo "=== evaluating the $(1) tab with .envs/$(ENV_$(1)) (outdated notebooks only, one at a time)"
+	@tools/choose_envs.sh --note $(1)
 	@touch $$@.started
-	@cd /tmp && $(CURDIR)/.envs/$(1)/bin/python -c 'from d2l import data; data.find_fashion_mnist()'
+	@cd /tmp && $(CURDIR)/.envs/$(ENV_$(1))/bin/python -c 'from d2l import data; data.find_fashion_mnist()'
 	@mkdir -p $$(SYNETUNE_FOLDER) $$(MPLCONFIGDIR) $$(KERAS_HOME) $$(IPYTHONDIR) $$(JUPYTER_RUNTIME_DIR)
 	$(D2LBOOK) build eval --tab $(1)
 	@mv -f $$@.started $$@
@@ -197,11 +233,14 @@ pytest: $(FRAMEWORKS:%=pytest-%)
 
 # Each framework environment runs the whole suite; the tests pick the framework installed.
 # Exit status 5 (no tests collected) is a failure once tests/ has test files.
-$(FRAMEWORKS:%=pytest-%): pytest-%: .envs/%/.stamp
-	@echo "=== pytest in .envs/$*"
+define PYTEST_RULE
+pytest-$(1): .envs/$(ENV_$(1))/.stamp
+	@echo "=== pytest in .envs/$(ENV_$(1))"
 	@if compgen -G 'tests/test_*.py' >/dev/null || compgen -G 'tests/*_test.py' >/dev/null; then \
-	  .envs/$*/bin/python -m pytest -q -p no:cacheprovider tests; \
+	  .envs/$(ENV_$(1))/bin/python -m pytest -q -p no:cacheprovider tests; \
 	else echo "no tests in tests/ yet"; fi
+endef
+$(foreach fw,$(FRAMEWORKS),$(eval $(call PYTEST_RULE,$(fw))))
 
 bookcheck: .envs/book/.stamp
 	$(D2LBOOK) build outputcheck tabcheck
@@ -218,11 +257,11 @@ reader-check: $(STAMPS)/html $(STAMPS)/notebooks .envs/book/.stamp
 # Figures, not tests: see benchmarks/README.md. One thread per process keeps the
 # figures steady on a shared machine.
 bench: envs
-	@for fw in $(FRAMEWORKS); do \
+	@for env in $(CHOSEN_ENVS); do \
 	  OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
-	    .envs/$$fw/bin/python benchmarks/bench_trainer.py; done
-	.envs/$(firstword $(FRAMEWORKS))/bin/python benchmarks/bench_data.py
-	@for fw in $(FRAMEWORKS); do .envs/$$fw/bin/python benchmarks/bench_startup.py; done
+	    .envs/$$env/bin/python benchmarks/bench_trainer.py; done
+	.envs/$(firstword $(CHOSEN_ENVS))/bin/python benchmarks/bench_data.py
+	@for env in $(CHOSEN_ENVS); do .envs/$$env/bin/python benchmarks/bench_startup.py; done
 
 clean:
 	rm -rf $(BUILD) $(FRAMEWORKS)

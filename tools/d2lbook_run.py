@@ -13,9 +13,10 @@ Same command line as `d2lbook`. The changes, all made from outside d2lbook 1.0.3
   user, so parallel `make -j` or other checkouts also queue). On a GPU machine each notebook
   gets all GPUs, instead of being hidden from them (CUDA_VISIBLE_DEVICES="") unless its code
   happens to contain `try_gpu()`.
-* The kernel of tab T is the Jupyter kernel `d2l-T` (JUPYTER_PATH=.envs/jupyter, written by
-  tools/make_env.sh), i.e. the Python of .envs/T, and the evaluated notebook records that
-  kernel in its metadata, so the notebook packages open with the right environment.
+* The kernel of tab T is the Jupyter kernel `d2l-T` (JUPYTER_PATH=.envs/jupyter, where make
+  copies the kernel spec of the environment it chose), i.e. the Python of .envs/T or
+  .envs/T-gpu, and the evaluated notebook records that kernel in its metadata, so the
+  notebook packages open with the right environment.
 * Outputs are written atomically (a temporary file, then a rename), so an interrupted build
   never leaves a truncated notebook that looks newer than its source; and an output's mtime is
   the time its source was read, so a source edited during the run is evaluated again.

@@ -3,11 +3,15 @@
 #
 #   tools/make_env.sh NAME [PYTHON]
 #
-# NAME is book (d2lbook + Sphinx) or a framework: mxnet, pytorch, tensorflow. A framework
-# environment also gets the repository's d2l package (editable) and a Jupyter kernel spec
-# .envs/jupyter/kernels/d2l-NAME/kernel.json (found through JUPYTER_PATH=.envs/jupyter, never
-# installed into the home directory). The stamp .envs/NAME/.stamp is written last, so an
-# interrupted run leaves an environment that the next `make` rebuilds from scratch.
+# NAME is book (d2lbook + Sphinx), a framework (mxnet, pytorch, tensorflow: CPU builds) or a
+# framework's GPU environment (mxnet-gpu, pytorch-gpu, tensorflow-gpu: CUDA builds). A framework
+# environment also gets the repository's d2l package (editable) and the Jupyter kernel spec of
+# its kernel d2l-FRAMEWORK in .envs/NAME/kernel.json, which make copies to
+# .envs/jupyter/kernels/ for the environment it chose (found through JUPYTER_PATH=.envs/jupyter,
+# never installed into the home directory). A GPU environment then computes a convolution on
+# the GPU (tools/gpu_probe.py); when that fails, the reason goes to .envs/NAME/no-gpu and
+# tools/choose_envs.sh keeps that framework on the CPU. The stamp .envs/NAME/.stamp is written
+# last, so an interrupted run leaves an environment that the next `make` rebuilds from scratch.
 set -euo pipefail
 
 name=${1:?usage: tools/make_env.sh NAME [PYTHON]}
@@ -36,17 +40,17 @@ pip=("$env/bin/python" -m pip --disable-pip-version-check --no-input)
 "${pip[@]}" install -q -r "$req"
 
 if [ "$name" != book ]; then
+  framework=${name%-gpu}
   # The chapter's library, editable, so notebooks and tests see the working tree's d2l/.
   "${pip[@]}" install -q --no-deps --no-build-isolation -e "$root"
-  case $name in
-    mxnet) display="d2l (MXNet)";;
-    pytorch) display="d2l (PyTorch)";;
-    tensorflow) display="d2l (TensorFlow)";;
-    *) display="d2l ($name)";;
+  case $framework in
+    mxnet) display="d2l (MXNet";;
+    pytorch) display="d2l (PyTorch";;
+    tensorflow) display="d2l (TensorFlow";;
+    *) die "unknown framework '$framework'";;
   esac
-  kdir=$root/.envs/jupyter/kernels/d2l-$name
-  mkdir -p "$kdir"
-  cat > "$kdir/kernel.json" <<EOF
+  if [ "$name" = "$framework" ]; then display="$display)"; else display="$display, GPU)"; fi
+  cat > "$env/kernel.json" <<EOF
 {
   "argv": ["$env/bin/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
   "display_name": "$display",
@@ -56,9 +60,19 @@ if [ "$name" != book ]; then
 }
 EOF
   # Smoke test: the framework and the library import in this environment.
-  module=$name; [ "$name" = pytorch ] && module=torch
+  module=$framework; [ "$framework" = pytorch ] && module=torch
   (cd /tmp && TF_CPP_MIN_LOG_LEVEL=2 "$env/bin/python" -c "import $module, d2l, syne_tune, ipykernel") ||
     die ".envs/$name was created but 'import $module, d2l, syne_tune, ipykernel' fails"
+  if [ "$name" != "$framework" ]; then
+    if why=$(cd /tmp && TF_CPP_MIN_LOG_LEVEL=2 "$env/bin/python" "$root/tools/gpu_probe.py" \
+               "$framework" 2>&1 >/dev/null); then
+      echo "=== .envs/$name computes on the GPU"
+    else
+      # The probe's reason is its last line (a framework may log before it).
+      echo "${why##*$'\n'}" > "$env/no-gpu"
+      echo "note: .envs/$name cannot compute on this GPU ($(cat "$env/no-gpu")); the $framework tab will run on the CPU"
+    fi
+  fi
 else
   "$env/bin/python" -c 'import d2lbook, sphinx, sphinxcontrib.bibtex, notedown' ||
     die ".envs/book was created but d2lbook does not import"
