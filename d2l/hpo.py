@@ -3,7 +3,9 @@
 The part above the WARNING line is written by hand; the part below it is
 copied from the `#@save` cells of the sections by `tools/build_lib.py`.
 """
+import contextlib
 import dataclasses
+import io
 import os
 import sys
 import time
@@ -11,6 +13,15 @@ from typing import Optional, Tuple
 
 from d2l.core import *  # noqa: F401,F403  (the saved code uses d2l.plot ...)
 from d2l.core import __getattr__  # noqa: F401  (d2l.plt, on first use)
+
+# What the saved scheduler code builds on. Importing Syne Tune prints
+# notices about optional extras, which the book's outputs do without.
+with contextlib.redirect_stdout(io.StringIO()):
+    from syne_tune.backend.trial_status import Trial
+    from syne_tune.optimizer.scheduler import (
+        SchedulerDecision, TrialScheduler, TrialSuggestion)
+    from syne_tune.optimizer.schedulers.searchers import RandomSearcher
+    from syne_tune.results_callback import StoreResultsCallback
 
 # The saved code refers to the library as `d2l`, as the sections do.
 d2l = sys.modules[__name__]
@@ -194,9 +205,147 @@ def rung_idle_time(seconds, num_workers):
 
 
 # Saved from chapter_hyperparameter_optimization/sh-async.md
+class AsyncSuccessiveHalving(TrialScheduler):
+    """Promotion-type ASHA: pause trials at rungs, promote good ones."""
+    def __init__(self, config_space, metric, resource_attr, max_t,
+                 grace_period=1, reduction_factor=3, mode='min',
+                 max_resource_attr='max_epochs'):
+        super().__init__(config_space)
+        eta = reduction_factor
+        if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
+            raise ValueError('reduction_factor must be an integer >= 2, '
+                             f'got {eta!r}')
+        if not 1 <= grace_period <= max_t:
+            raise ValueError(f'grace_period must be between 1 and max_t='
+                             f'{max_t}, got {grace_period!r}')
+        if mode not in ('min', 'max'):
+            raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+        self.metric, self.mode, self.max_t, self.eta = metric, mode, max_t, eta
+        self.resource_attr = resource_attr
+        self.max_resource_attr = max_resource_attr
+        self.rung_levels, level = [], grace_period
+        while level < max_t:  # A trial that reaches max_t is finished.
+            self.rung_levels.append(level)
+            level *= eta
+        self.rungs = {level: {} for level in self.rung_levels}
+        self.promoted = {level: set() for level in self.rung_levels}
+        # Per trial: its configuration, and where it pauses or stops next.
+        self.configs, self.milestone = {}, {}
+        self.searcher = RandomSearcher(config_space, metric=metric)
+
+    def next_level(self, level):
+        """The rung above `level`, or max_t above the top rung."""
+        return min([r for r in self.rung_levels if r > level] + [self.max_t])
+
+    def metric_names(self):
+        return [self.metric]
+
+    def on_trial_result(self, trial, result):
+        for key in (self.metric, self.resource_attr):
+            if key not in result:
+                raise ValueError(f'trial {trial.trial_id} reported {result}, '
+                                 f'which lacks {key!r}')
+        resource = int(result[self.resource_attr])
+        milestone = self.milestone[trial.trial_id]
+        if resource > milestone:
+            raise ValueError(f'trial {trial.trial_id} reported {resource}, past '
+                             f'its milestone {milestone}: report every epoch')
+        if resource < milestone:
+            return SchedulerDecision.CONTINUE
+        if resource == self.max_t:
+            return SchedulerDecision.STOP
+        sign = 1 if self.mode == 'min' else -1
+        self.rungs[resource][trial.trial_id] = sign * result[self.metric]
+        return SchedulerDecision.PAUSE
+
+    def promotable(self, level):
+        """The best unpromoted trial among the top floor(n / eta) of the n
+        results at rung `level`, or None."""
+        results = self.rungs[level]
+        top = sorted(results, key=results.get)[:len(results) // self.eta]
+        waiting = [t for t in top if t not in self.promoted[level]]
+        return waiting[0] if waiting else None
+
+    def run_until(self, trial_id, milestone, resume):
+        """Suggest to start, or resume, `trial_id` up to `milestone`."""
+        self.milestone[trial_id] = milestone
+        config = dict(self.configs[trial_id])
+        config[self.max_resource_attr] = milestone
+        if resume:
+            return TrialSuggestion.resume_suggestion(trial_id, config)
+        return TrialSuggestion.start_suggestion(config)
+
+    def _suggest(self, trial_id):
+        for level in reversed(self.rung_levels):
+            promoted = self.promotable(level)
+            if promoted is not None:
+                self.promoted[level].add(promoted)
+                return self.run_until(promoted, self.next_level(level), True)
+        config = self.searcher.get_config(trial_id=str(trial_id))
+        if config is None:  # The searcher has nothing left to propose.
+            return None
+        self.configs[trial_id] = config
+        return self.run_until(trial_id, self.next_level(0), False)
+
+
+# Saved from chapter_hyperparameter_optimization/sh-async.md
+class SyneTuneASHA(AsyncSuccessiveHalving):
+    """ASHA with Syne Tune's quantile rule for promotions."""
+    def promotable(self, level):
+        results = self.rungs[level]
+        waiting = [t for t in results if t not in self.promoted[level]]
+        if len(results) < 2 or not waiting:
+            return None
+        best = min(waiting, key=results.get)
+        values = sorted(results.values())
+        position = (len(values) - 1) * level / self.next_level(level) + 1
+        i = int(position)
+        cutoff = ((position - i) * values[i]
+                  + (1 - (position - i)) * values[i - 1])
+        return best if results[best] <= cutoff else None
+
+
+# Saved from chapter_hyperparameter_optimization/sh-async.md
+class TunerLog(StoreResultsCallback):
+    """Store the results, and log reports, decisions and suggestions."""
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    def on_trial_result(self, trial, status, result, decision):
+        super().on_trial_result(trial, status, result, decision)
+        self.events.append(('result', trial.trial_id, result, decision))
+
+    def on_start_trial(self, trial):
+        self.events.append(('start', trial.trial_id, dict(trial.config)))
+
+    def on_resume_trial(self, trial):
+        self.events.append(('resume', trial.trial_id, dict(trial.config)))
+
+
+# Saved from chapter_hyperparameter_optimization/sh-async.md
 def trials_per_rung(results, rungs):
     """For each rung, the number of trials that got no further."""
     reached = results.groupby('trial_id')['epoch'].max()
     highest = reached.apply(lambda e: max(r for r in rungs if r <= e))
     counts = highest.value_counts().reindex(rungs, fill_value=0)
     return counts.rename_axis('highest rung').rename('trials')
+
+
+# Saved from chapter_hyperparameter_optimization/sh-async.md
+def replay(scheduler, events):
+    """Feed the events of a `TunerLog` to `scheduler`; return how many of
+    its decisions agree with the recorded ones, and how many there were."""
+    trials, agree = {}, 0
+    for kind, trial_id, data, *decision in events:
+        if kind == 'result':
+            ours = scheduler.on_trial_result(trials[trial_id], data)
+            agree += ours == decision[0]
+            continue
+        ours = scheduler.suggest(trial_id)
+        attr = scheduler.max_resource_attr
+        agree += (ours.spawn_new_trial_id == (kind == 'start')
+                  and ours.checkpoint_trial_id in (None, trial_id)
+                  and ours.config[attr] == data[attr])
+        trials.setdefault(trial_id, Trial(trial_id, data, None))
+    return agree, len(events)

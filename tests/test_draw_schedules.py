@@ -1,8 +1,9 @@
 """The schedules behind the figures of sync SH and ASHA, not their drawing.
 
 tools/draw_schedules.py is a script, not a package module, so it is loaded
-from its path. Standard library and pytest only: numpy's quantiles are
-hard-coded below.
+from its path. Its ASHA decisions come from d2l.SyneTuneASHA, the
+scheduler of sh-async.md, which tests/test_asha_scratch.py checks against
+Syne Tune's own.
 """
 import importlib.util
 import pathlib
@@ -27,35 +28,8 @@ ASHA_SETTINGS = [
 ]
 
 
-def trial(name, epoch_time=1.0, final_error=0.1):
-    return ds.Trial(name, epoch_time, final_error)
-
-
 # ----------------------------------------------------------------------
-# The quantile and the promotion rule
-
-
-@pytest.mark.parametrize('values, q, expected', [
-    ([5.0], 0.5, 5.0),
-    ([3.0, 1.0, 2.0], 0.5, 2.0),                    # on a value
-    ([1.0, 2.0, 3.0, 4.0], 0.5, 2.5),
-    ([0.5, 0.4, 0.46, 0.44, 0.48], 0.5, 0.46),
-    ([0.5, 0.4, 0.46, 0.44, 0.48], 0.25, 0.44),
-    ([0.0, 10.0], 0.75, 7.5),                       # from the upper side
-    ([9.0, 1.0, 3.0], 0.9, 7.8),                    # 3 + 0.8 * 6
-    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 1 / 3, 8 / 3),  # 2 + 2/3 * 1
-    ([4.0, 1.0, 2.0], 0.0, 1.0),
-    ([4.0, 1.0, 2.0], 1.0, 4.0),
-])
-def test_quantile_is_numpys_linear_quantile(values, q, expected):
-    assert ds.quantile(values, q) == pytest.approx(expected, abs=1e-12)
-
-
-def test_quantile_on_a_value_is_that_value_exactly():
-    # ASHA promotes on <=, so a cutoff that lands on a result must not be
-    # off by rounding.
-    values = [0.1 + 0.3, 0.14 + 0.3, 0.16 + 0.3, 0.18 + 0.3, 0.2 + 0.3]
-    assert ds.quantile(values, 0.5) == values[2]
+# Rung levels (the promotion rule itself: tests/test_asha_scratch.py)
 
 
 def test_rung_levels_stop_below_max_t():
@@ -64,72 +38,6 @@ def test_rung_levels_stop_below_max_t():
     assert ds.rung_levels(1, 3, 10) == [1, 3, 9]
     assert ds.rung_levels(2, 2, 20) == [2, 4, 8, 16]
     assert ds.next_levels([1, 3], 6) == [3, 6]
-
-
-@pytest.mark.parametrize('eta', [2, 3])
-def test_one_result_promotes_nothing(eta):
-    assert ds.promotable([(trial('A'), 0.3)], set(), 1 / eta) is None
-
-
-@pytest.mark.parametrize('eta', [2, 3])
-def test_of_two_results_the_better_is_promoted(eta):
-    a, b = trial('A'), trial('B')
-    assert ds.promotable([(a, 0.5), (b, 0.4)], set(), 1 / eta) == b
-    assert ds.promotable([(a, 0.4), (b, 0.5)], set(), 1 / eta) == a
-
-
-@pytest.mark.parametrize('eta', [2, 3])
-def test_two_results_through_asha_next_job(eta):
-    a, b, c = trial('A'), trial('B'), trial('C')
-    results = {1: [(a, 0.5)], eta: []}
-    promoted = {1: set(), eta: set()}
-    new_trials = [c]
-    # One result: no promotion, so the next new trial starts.
-    assert ds.asha_next_job(results, promoted, new_trials, eta ** 2) \
-        == (c, 0, 1)
-    results[1].append((b, 0.4))
-    assert ds.asha_next_job(results, promoted, new_trials, eta ** 2) \
-        == (b, 1, eta)
-    assert promoted[1] == {b}
-
-
-def test_promoted_results_count_for_the_cutoff():
-    a, b, c = trial('A'), trial('B'), trial('C')
-    # Cutoff 0.45 over all three: B, equal to it, goes on.
-    assert ds.promotable([(a, 0.4), (b, 0.45), (c, 0.5)], {a}, 0.5) == b
-    # Cutoff 0.45 over A and C: C is worse.
-    assert ds.promotable([(a, 0.4), (c, 0.5)], {a}, 0.5) is None
-    assert ds.promotable([(a, 0.4), (b, 0.45)], {a, b}, 0.5) is None
-
-
-def test_tie_goes_to_the_trial_that_reported_first():
-    a, b = trial('A'), trial('B')
-    assert ds.promotable([(a, 0.4), (b, 0.4)], set(), 0.5) == a
-    assert ds.promotable([(b, 0.4), (a, 0.4)], set(), 0.5) == b
-
-
-@pytest.mark.parametrize('max_t, expected', [(6, 'C'), (9, None)])
-def test_top_rung_uses_its_level_over_max_t(max_t, expected):
-    # Rungs 1 and 3 with eta = 3. Below max_t = 9 the top rung promotes
-    # with q = 1/3 (cutoff 0.4333), below max_t = 6 with q = 3/6 (cutoff
-    # 0.45), which lets C through.
-    a, b, c, d = trial('A'), trial('B'), trial('C'), trial('D')
-    results = {1: [], 3: [(b, 0.4), (a, 0.5), (c, 0.45)]}
-    promoted = {1: set(), 3: {b}}
-    task = ds.asha_next_job(results, promoted, [d], max_t)
-    if expected is None:
-        assert task == (d, 0, 1)
-    else:
-        assert task == (c, 3, max_t)
-
-
-def test_higher_rung_goes_first():
-    a, b, c, d = trial('A'), trial('B'), trial('C'), trial('D')
-    results = {1: [(a, 0.5), (b, 0.4)], 2: [(c, 0.3), (d, 0.35)]}
-    promoted = {1: set(), 2: set()}
-    assert ds.asha_next_job(results, promoted, [], 4) == (c, 2, 4)
-    assert ds.asha_next_job(results, promoted, [], 4) == (b, 1, 2)
-    assert ds.asha_next_job(results, promoted, [], 4) is None
 
 
 # ----------------------------------------------------------------------
@@ -192,7 +100,8 @@ def test_trial_at_max_t_is_never_scheduled_again(setting):
 
 def test_asha_figure_schedule():
     """The schedule in the figure, traced by hand (and checked against
-    Syne Tune 0.13.0's PromotionRungSystem)."""
+    Syne Tune 0.13.0's PromotionRungSystem when the script had a rule of
+    its own)."""
     limit = max(j.end for j in ds.sync_schedule()[0])
     got = [(j.trial.name, j.epochs_from, j.epochs_to, j.worker, j.start,
             j.end, j.cut_off) for j in ds.asha_schedule(limit)]

@@ -147,7 +147,8 @@ def test_objective_resumes_from_its_checkpoint(monkeypatch, tmp_path):
 @pytest.fixture(scope='module')
 def asha_run(tmp_path_factory):
     """A short ASHA run of the section's objective on the CPU budget:
-    the results as load_experiment gives them, and the raw results file."""
+    the results as load_experiment gives them, the raw results file, and
+    the events that the tuner logged (d2l.TunerLog)."""
     with contextlib.redirect_stdout(io.StringIO()):
         from syne_tune import Tuner
         from syne_tune.backend import PythonBackend
@@ -179,19 +180,35 @@ def asha_run(tmp_path_factory):
                     'TF_NUM_INTEROP_THREADS'):
             env.setenv(var, os.environ.get(var, ''))  # Restored afterwards.
         hpo.share_cpu_cores(2)
+        log = hpo.TunerLog()
         tuner = Tuner(trial_backend=PythonBackend(
                           tune_function=namespace['objective'],
                           config_space=search_space),
                       scheduler=scheduler, n_workers=2, sleep_time=1,
-                      stop_criterion=enough, tuner_name='test-asha')
+                      stop_criterion=enough, tuner_name='test-asha',
+                      callbacks=[log])
         tuner.run()
         results = load_experiment(tuner.name).results
     raw = pd.read_csv(folder / tuner.name / 'results.csv.zip')
-    return results, raw
+    return results, raw, (search_space, log.events)
+
+
+def test_replay_of_the_run_agrees_with_syne_tune(asha_run):
+    """sh-async.md's replay: SyneTuneASHA, fed the events of a real Syne
+    Tune run, decides as Syne Tune's ASHA did at every step; the log holds
+    every report (the results file has them too), starts and a resume."""
+    _, raw, (search_space, events) = asha_run
+    kinds = [event[0] for event in events]
+    assert kinds.count('result') == len(raw)
+    assert kinds.count('start') >= 3 and kinds.count('resume') >= 1
+    scheduler = hpo.SyneTuneASHA(
+        search_space, metric='validation_error', resource_attr='epoch',
+        max_t=4, grace_period=1, reduction_factor=2)
+    assert hpo.replay(scheduler, events) == (len(events), len(events))
 
 
 def test_asha_run_resumes_trials_from_their_checkpoints(asha_run):
-    results, _ = asha_run
+    results, _ = asha_run[:2]
     counts = hpo.trials_per_rung(results, rungs=[1, 2, 4])
     assert (counts > 0).sum() >= 2, counts
     assert results['validation_error'].between(0, 1).all()
@@ -212,7 +229,7 @@ def test_asha_run_resumes_trials_from_their_checkpoints(asha_run):
 
 
 def test_trials_per_rung_counts_each_trial_once(asha_run):
-    results, raw = asha_run
+    results, raw = asha_run[:2]
     counts = hpo.trials_per_rung(results, rungs=[1, 2, 4])
     highest = {}
     for trial_id, epoch in zip(raw['trial_id'], raw['epoch']):
@@ -237,7 +254,7 @@ def test_share_cpu_cores(monkeypatch):
 
 
 def test_chosen_trial_and_summary(asha_run):
-    results, raw = asha_run
+    results, raw = asha_run[:2]
     trial_id, chosen = hpo.chosen_trial(results)
     last = {t: df.sort_values('epoch')['validation_error'].iloc[-1]
             for t, df in raw.groupby('trial_id')}

@@ -1,9 +1,8 @@
 #!/usr/bin/env python3
 """Draw synchronous successive halving and ASHA on two workers.
 
-Writes static/img/sync_sh.svg and static/img/asha.svg. Standard library
-only: the SVG text is written by hand so that the figures can be rebuilt
-anywhere, and both schedules are computed here (not drawn by hand) from
+Writes static/img/sync_sh.svg and static/img/asha.svg. The SVG text is
+written by hand, and both schedules are computed (not drawn by hand) from
 the same trials, so the two pictures can be compared box for box.
 
 Both schedulers use promotion: a promoted trial resumes from its
@@ -11,20 +10,28 @@ checkpoint, so moving from epoch 1 to epoch 2 costs one more epoch, and
 from epoch 2 to epoch 4 two more epochs. Both get the same wall-clock
 limit, the time synchronous successive halving needs for its bracket.
 
-The ASHA simulation follows what Syne Tune 0.13.0 runs for
-ASHA(type='promotion') (hyperband_promotion.py, hyperband_stopping.py):
-rungs are the levels R_MIN * ETA**k below MAX_T; a trial that reaches
-MAX_T is finished. A free worker scans the rungs from the top down and
-promotes the best waiting trial of the first rung where that trial is no
-worse than numpy.quantile of all results recorded at the rung, with
+The ASHA schedule is decided by the scheduler that the reader writes in
+sh-async.md, d2l.SyneTuneASHA, which decides as Syne Tune 0.13.0's
+ASHA(type='promotion') does (tests/test_asha_scratch.py): rungs are the
+levels R_MIN * ETA**k below MAX_T; a trial that reaches MAX_T is
+finished. A free worker scans the rungs from the top down and promotes
+the best waiting trial of the first rung where that trial is no worse
+than the quantile of all results recorded at the rung, with
 q = rung / next level; a rung with fewer than two results promotes
-nothing. Without a promotion, a new trial starts at R_MIN.
+nothing. Without a promotion, a new trial starts at R_MIN. So the script
+runs in a framework environment:
+
+    .envs/pytorch/bin/python tools/draw_schedules.py
 """
 
 import collections
 import heapq
 import math
 import os
+
+from d2l import hpo  # First: it imports Syne Tune without its notices.
+from syne_tune.backend.trial_status import Trial as TunerTrial
+from syne_tune.config_space import uniform
 
 ETA = 2                 # reduction factor
 R_MIN, MAX_T = 1, 4     # epochs at the lowest rung, and at most
@@ -147,77 +154,27 @@ def idle_until(free_at, time):
 
 
 # ----------------------------------------------------------------------
-# Asynchronous successive halving, as Syne Tune's ASHA(type='promotion')
-
-
-def quantile(values, q):
-    """numpy.quantile(values, q) with numpy's default, linear method.
-
-    The position (n - 1) * q in the sorted values falls between two
-    neighbours. Like numpy, interpolate from the nearer one, so that a
-    position right on a value gives exactly that value.
-    """
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    i = math.floor(pos)
-    g = pos - i
-    a, b = ordered[i], ordered[min(i + 1, len(ordered) - 1)]
-    if g >= 0.5:
-        return b - (b - a) * (1 - g)
-    return a + (b - a) * g
-
-
-def promotable(results, promoted, q):
-    """The trial that a rung promotes, or None.
-
-    `results` are (trial, error) in the order they were reported, the
-    promoted trials included: the cutoff is the q-quantile of all of
-    them, and needs two results. The best trial still waiting goes on if
-    it is no worse than the cutoff; on a tie, the one that came first.
-    """
-    if len(results) < 2:
-        return None
-    cutoff = quantile([err for _, err in results], q)
-    waiting = [(err, i) for i, (trial, err) in enumerate(results)
-               if trial not in promoted]
-    if not waiting:
-        return None
-    err, i = min(waiting)
-    return results[i][0] if err <= cutoff else None
-
-
-def asha_next_job(results, promoted, new_trials, max_t):
-    """ASHA's choice for a free worker: (trial, epochs_from, epochs_to).
-
-    `results` maps each rung to its results and `promoted` each rung to
-    the trials promoted from it; both are updated. The rungs are scanned
-    from the top down and the first promotion wins; without one, the
-    next new trial starts at the lowest rung. None: nothing left to do.
-    """
-    rungs = sorted(results)
-    uppers = next_levels(rungs, max_t)
-    for rung, upper in reversed(list(zip(rungs, uppers))):
-        trial = promotable(results[rung], promoted[rung], rung / upper)
-        if trial is not None:
-            promoted[rung].add(trial)
-            return trial, rung, upper
-    if new_trials:
-        return new_trials.pop(0), 0, rungs[0]
-    return None
+# Asynchronous successive halving, decided by the chapter's scheduler
 
 
 def asha_schedule(limit, trials=TRIALS, r_min=R_MIN, eta=ETA,
                   max_t=MAX_T, n_workers=N_WORKERS):
     """Event simulation of ASHA on `n_workers` workers.
 
-    Workers ask for work whenever they are free. At `limit` the tuner
-    stops: no job starts then or later, and a job still running is cut
-    off there. Results that come in at the same time are all recorded
+    The decisions are those of d2l.SyneTuneASHA, the scheduler that
+    sh-async.md writes, with Syne Tune's promotion rule: a worker that is
+    free asks it for a job, and a job that ends reports its rung's result
+    to it. Workers ask for work whenever they are free. At `limit` the
+    tuner stops: no job starts then or later, and a job still running is
+    cut off there. Results that come in at the same time are all recorded
     before anyone is given work, workers in the order of their numbers.
+    A worker that gets a new trial when `trials` are used up stays idle.
     """
-    results = {rung: [] for rung in rung_levels(r_min, eta, max_t)}
-    promoted = {rung: set() for rung in results}
-    new_trials = list(trials)
+    scheduler = hpo.SyneTuneASHA(
+        {'x': uniform(0, 1), 'max_epochs': max_t}, metric='error',
+        resource_attr='epoch', max_t=max_t, grace_period=r_min,
+        reduction_factor=eta)
+    reached = {}  # Scheduler's trial id: epochs trained.
     jobs = []
     events = [(0.0, w, None) for w in range(n_workers)]  # (time, w, job)
     heapq.heapify(events)
@@ -227,16 +184,25 @@ def asha_schedule(limit, trials=TRIALS, r_min=R_MIN, eta=ETA,
         free = []
         while events and events[0][0] == now:
             _, worker, job = heapq.heappop(events)
-            # A trial at max_t is finished and joins no rung.
-            if job is not None and job.epochs_to < max_t:
-                results[job.epochs_to].append(
-                    (job.trial, error(job.trial, job.epochs_to)))
+            if job is not None:
+                trial_id = trials.index(job.trial)
+                reached[trial_id] = job.epochs_to
+                scheduler.on_trial_result(
+                    TunerTrial(trial_id, {}, None),
+                    {'epoch': job.epochs_to,
+                     'error': error(job.trial, job.epochs_to)})
             free.append(worker)
         for worker in sorted(free):
-            task = asha_next_job(results, promoted, new_trials, max_t)
-            if task is None:
-                continue
-            trial, epochs_from, epochs_to = task
+            suggestion = scheduler.suggest(len(reached))
+            trial_id = suggestion.checkpoint_trial_id
+            if suggestion.spawn_new_trial_id:
+                trial_id = len(reached)
+                if trial_id == len(trials):
+                    continue
+                reached[trial_id] = 0
+            epochs_from = reached[trial_id]
+            epochs_to = suggestion.config['max_epochs']
+            trial = trials[trial_id]
             end = now + duration(trial, epochs_from, epochs_to)
             job = Job(trial, epochs_from, epochs_to, worker, now,
                       min(end, limit), end > limit)
