@@ -30,7 +30,10 @@ def machine(tmp_path):
         fake = bin_dir / 'nvidia-smi'
         fake.write_text('#!/bin/sh\n' + (lines or 'echo "NVIDIA-SMI has failed" >&2\nexit 9\n'))
         fake.chmod(0o755)
-        full_env = {k: v for k, v in os.environ.items() if k != 'GPU'}
+        # Not what a make that runs these tests passes to its children (MAKEFLAGS carries
+        # its command-line variables, such as PYTHON).
+        full_env = {k: v for k, v in os.environ.items()
+                    if k not in ('GPU', 'MAKEFLAGS', 'MFLAGS', 'MAKELEVEL')}
         full_env.update(PATH=f'{bin_dir}:{os.environ["PATH"]}', D2L_ENVS=str(envs), **env)
         return subprocess.run(args, capture_output=True, text=True, env=full_env, cwd=ROOT)
     run.envs = envs
