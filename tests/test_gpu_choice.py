@@ -74,10 +74,11 @@ def test_framework_that_cannot_use_the_gpu_stays_on_the_cpu(machine):
 @pytest.mark.parametrize('gpus, env, suffix', [(1, {}, '-gpu'), (0, {}, ''),
                                                (1, {'GPU': '0'}, ''), (0, {'GPU': '1'}, '-gpu')])
 def test_makefile_builds_the_chosen_environments(machine, tmp_path, gpus, env, suffix):
-    """`make -n envs` creates the chosen environments from their own requirement files and
-    points the d2l-<framework> kernels at them; the choice is recorded like the budget."""
+    """`make -n -B envs` (what make would run if nothing were built yet) creates the chosen
+    environments from their own requirement files and points the d2l-<framework> kernels at
+    them; the choice is recorded like the budget."""
     build = tmp_path / 'build'
-    out = machine(gpus, 'make', '-n', 'envs', f'BUILD={build}', **env)
+    out = machine(gpus, 'make', '-n', '-B', 'envs', f'BUILD={build}', **env)
     assert out.returncode == 0, out.stderr
     for fw in FRAMEWORKS:
         assert f'tools/make_env.sh {fw}{suffix} ' in out.stdout
