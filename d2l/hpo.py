@@ -82,7 +82,7 @@ def choose_budget(name=None, num_gpus=0):
     # error near 0.25 to a standard error of 1.4 percentage points; the
     # test images measure only the chosen configuration, once.
     return HPOBudget('cpu', n_workers=2, num_gpus=num_gpus,
-                     max_wallclock_time=270, max_epochs=9,
+                     max_wallclock_time=240, max_epochs=9,
                      resize=(65, 65), num_train=1000, num_val=1000,
                      num_test=2000)
 
