@@ -38,6 +38,7 @@ OFFLINE_ASSETS = $(shell find static/offline -type f 2>/dev/null)
 
 # Everything the build and the notebooks write stays inside the checkout, not in $HOME.
 export SYNETUNE_FOLDER := $(CURDIR)/$(BUILD)/syne-tune
+export D2L_RAY_STORAGE := $(CURDIR)/$(BUILD)/ray-results
 export MPLCONFIGDIR := $(CURDIR)/$(BUILD)/home/matplotlib
 export KERAS_HOME := $(CURDIR)/$(BUILD)/home/keras
 export IPYTHONDIR := $(CURDIR)/$(BUILD)/home/ipython
@@ -154,17 +155,25 @@ eval: $(FRAMEWORKS:%=$(STAMPS)/eval-%)
 
 $(FRAMEWORKS:%=eval-%): eval-%: $(STAMPS)/eval-%
 
+# The notebooks meet a real Ray cluster (RAY_ADDRESS): two nodes on 127.0.0.1, each with half
+# the cores, started by tools/ray_cluster.py with the tab's environment and stopped afterwards,
+# also when a cell fails; its files stay in $(BUILD)/ray-<framework>.
+RAY_CPUS_PER_NODE = $$(( $$(nproc) / 2 > 0 ? $$(nproc) / 2 : 1 ))
 define EVAL_RULE
 $(STAMPS)/eval-$(1): $(SECTIONS) $(CHAPTER) $(LIB_COMMON) $(call framework_module,$(1)) \
-    $(IMAGES) requirements/$(ENV_$(1)).txt config.ini tools/d2lbook_run.py $(STAMPS)/budget \
+    $(IMAGES) requirements/$(ENV_$(1)).txt config.ini tools/d2lbook_run.py tools/ray_cluster.py \
+    $(STAMPS)/budget \
     $(STAMPS)/envs .envs/$(ENV_$(1))/.stamp .envs/jupyter/kernels/d2l-$(1)/kernel.json \
     .envs/book/.stamp
 	@echo "=== evaluating the $(1) tab with .envs/$(ENV_$(1)) (outdated notebooks only, one at a time)"
 	@tools/choose_envs.sh --note $(1)
 	@touch $$@.started
 	@cd /tmp && $(CURDIR)/.envs/$(ENV_$(1))/bin/python -c 'from d2l import data; data.find_fashion_mnist()'
-	@mkdir -p $$(SYNETUNE_FOLDER) $$(MPLCONFIGDIR) $$(KERAS_HOME) $$(IPYTHONDIR) $$(JUPYTER_RUNTIME_DIR)
-	$(D2LBOOK) build eval --tab $(1)
+	@mkdir -p $$(SYNETUNE_FOLDER) $$(D2L_RAY_STORAGE) $$(MPLCONFIGDIR) $$(KERAS_HOME) $$(IPYTHONDIR) \
+	  $$(JUPYTER_RUNTIME_DIR)
+	@rm -rf $(BUILD)/ray-$(1)
+	.envs/$(ENV_$(1))/bin/python tools/ray_cluster.py --dir $(BUILD)/ray-$(1) --nodes 2 \
+	  --cpus-per-node $$(RAY_CPUS_PER_NODE) -- env $(D2LBOOK) build eval --tab $(1)
 	@mv -f $$@.started $$@
 endef
 $(foreach fw,$(FRAMEWORKS),$(eval $(call EVAL_RULE,$(fw))))

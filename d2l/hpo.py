@@ -82,7 +82,7 @@ def choose_budget(name=None, num_gpus=0):
     # error near 0.25 to a standard error of 1.4 percentage points; the
     # test images measure only the chosen configuration, once.
     return HPOBudget('cpu', n_workers=2, num_gpus=num_gpus,
-                     max_wallclock_time=240, max_epochs=9,
+                     max_wallclock_time=150, max_epochs=9,
                      resize=(65, 65), num_train=1000, num_val=1000,
                      num_test=2000)
 
@@ -98,6 +98,64 @@ def share_cpu_cores(n_workers):
     for var in ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS',
                 'TF_NUM_INTEROP_THREADS'):
         os.environ[var] = threads
+
+
+RAY_STORAGE_VAR = 'D2L_RAY_STORAGE'
+
+
+def ray_storage_path():
+    """Where Ray Tune stores results and checkpoints: the folder in the
+    environment variable D2L_RAY_STORAGE, else Ray's default ~/ray_results.
+    On a cluster of several machines it must be storage that every node
+    reaches (a shared file system or a cloud bucket such as s3://...)."""
+    return os.environ.get(RAY_STORAGE_VAR) or os.path.expanduser(
+        '~/ray_results')
+
+
+RAY_THREAD_VARS = ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS',
+                   'TF_NUM_INTEROP_THREADS')
+
+
+def init_ray(budget):
+    """Connect to the Ray cluster at RAY_ADDRESS, or start Ray on this
+    machine alone; return the resources that each trial asks for.
+
+    Trials get the budget's choice, and one GPU each when the budget has
+    GPUs; the CPU cores of the cluster are shared among the budget's
+    workers, and the trials' frameworks use that many threads.
+    """
+    import logging
+    import socket
+    address = os.environ.get('RAY_ADDRESS')
+    if address and address != 'auto':
+        host, _, port = address.rpartition(':')
+        try:
+            socket.create_connection((host, int(port)), timeout=5).close()
+        except (OSError, ValueError):
+            raise ConnectionError(
+                f'No Ray cluster answers at RAY_ADDRESS={address}. Start one: '
+                f'`ray start --head --port={port}` on the head node, then '
+                f'`ray start --address={address}` on each other node; or '
+                'unset RAY_ADDRESS to run Ray on this machine alone.') from None
+    import ray
+    # Ray's warnings about its own bookkeeping, and Ray Tune's progress
+    # tables, would fill the outputs; errors still show.
+    os.environ['RAY_AIR_NEW_OUTPUT'] = '0'
+    quiet = dict(logging_level=logging.ERROR, log_to_driver=False)
+    if address:  # The cluster's cores, all nodes together.
+        ray.init(**quiet)
+        cores = int(ray.cluster_resources().get('CPU', 1))
+        ray.shutdown()
+    else:
+        cores = os.cpu_count() or 1
+        quiet['include_dashboard'] = False
+    threads = max(1, cores // budget.n_workers)
+    env_vars = {var: str(threads) for var in RAY_THREAD_VARS}
+    env_vars[BUDGET_VAR] = budget.name
+    # The trials may run on other machines: they get these settings from
+    # the job, not from this process's environment.
+    ray.init(runtime_env={'env_vars': env_vars}, **quiet)
+    return {'cpu': threads, 'gpu': 1 if budget.num_gpus else 0}
 
 
 #################   WARNING   ################
@@ -349,3 +407,14 @@ def replay(scheduler, events):
                   and ours.config[attr] == data[attr])
         trials.setdefault(trial_id, Trial(trial_id, data, None))
     return agree, len(events)
+
+
+# Saved from chapter_hyperparameter_optimization/cluster.md
+def ray_results(grid, start):
+    """All reports of a Ray Tune experiment in one data frame, with the
+    column names of Syne Tune's results that the chapter's functions use."""
+    frames = [r.metrics_dataframe for r in grid
+              if r.metrics_dataframe is not None]
+    results = pd.concat(frames, ignore_index=True)
+    results['st_tuner_time'] = results['timestamp'] - start
+    return results.rename(columns=lambda c: c.replace('config/', 'config_'))
