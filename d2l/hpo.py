@@ -11,6 +11,8 @@ import sys
 import time
 from typing import Optional, Tuple
 
+import pandas as pd  # Syne Tune imports it anyway.
+
 from d2l.core import *  # noqa: F401,F403  (the saved code uses d2l.plot ...)
 from d2l.core import __getattr__  # noqa: F401  (d2l.plt, on first use)
 

@@ -19,6 +19,7 @@ address file) stays in DIR. `RayCluster` is the same as a context manager for te
 which can also kill a worker node (`kill_node`) as a crash would.
 """
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -80,27 +81,19 @@ class RayCluster:
             raise
         self.address = self.cluster.address
         self.env['RAY_ADDRESS'] = os.environ['RAY_ADDRESS'] = self.address
+        # For the command: which node is which, and its processes (kill_node).
+        nodes = [self.cluster.head_node] + list(self.cluster.worker_nodes)
+        with open(os.path.join(self.folder, 'nodes.json'), 'w') as f:
+            json.dump([{'node_id': node.node_id,
+                        'pids': sorted({info.process.pid
+                                        for infos in node.all_processes.values()
+                                        for info in infos})}
+                       for node in nodes], f)
         return self
-
-    def node_pids(self, i):
-        """The processes of node `i` (0: the head) and their descendants."""
-        node = ([self.cluster.head_node] + list(self.cluster.worker_nodes))[i]
-        family = {info.process.pid for infos in node.all_processes.values()
-                  for info in infos}
-        table = _all_processes()
-        grown = True
-        while grown:
-            children = {pid for pid, ppid in table.items() if ppid in family}
-            grown = not children <= family
-            family |= children
-        return family
 
     def kill_node(self, i):
         """Kill worker node `i` (>= 1) and everything it runs, at once."""
-        assert i >= 1, 'the head node holds the cluster; kill a worker node'
-        for pid in self.node_pids(i):
-            with _ignore_gone():
-                os.kill(pid, signal.SIGKILL)
+        kill_node(self.folder, i)
 
     def leftovers(self):
         """Processes of this cluster still alive: every Ray process inherits the
@@ -143,6 +136,23 @@ class RayCluster:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def kill_node(folder, i):
+    """Kill worker node `i` (>= 1) of the cluster in `folder` and every process
+    it started, as a crash of its machine would (callable from any process)."""
+    assert i >= 1, 'the head node holds the cluster; kill a worker node'
+    with open(os.path.join(folder, 'nodes.json')) as f:
+        family = set(json.load(f)[i]['pids'])
+    table = _all_processes()
+    grown = True
+    while grown:
+        children = {pid for pid, ppid in table.items() if ppid in family}
+        grown = not children <= family
+        family |= children
+    for pid in family:
+        with _ignore_gone():
+            os.kill(pid, signal.SIGKILL)
 
 
 class _ignore_gone:
