@@ -6,6 +6,7 @@ copied from the `#@save` cells of the sections by `tools/build_lib.py`.
 import contextlib
 import dataclasses
 import io
+import logging
 import os
 import sys
 import time
@@ -17,7 +18,10 @@ from d2l.core import *  # noqa: F401,F403  (the saved code uses d2l.plot ...)
 from d2l.core import __getattr__  # noqa: F401  (d2l.plt, on first use)
 
 # What the saved scheduler code builds on. Importing Syne Tune prints
-# notices about optional extras, which the book's outputs do without.
+# notices about optional extras, which the book's outputs do without. It
+# also imports Ray Tune when Ray is installed, which in a notebook logs an
+# INFO line about ipywidgets (for rich progress tables, which we do not use).
+logging.getLogger('ray.widgets.util').setLevel(logging.WARNING)
 with contextlib.redirect_stdout(io.StringIO()):
     from syne_tune.backend.trial_status import Trial
     from syne_tune.optimizer.scheduler import (
@@ -126,7 +130,6 @@ def init_ray(budget):
     GPUs; the CPU cores of the cluster are shared among the budget's
     workers, and the trials' frameworks use that many threads.
     """
-    import logging
     import socket
     address = os.environ.get('RAY_ADDRESS')
     if address and address != 'auto':
