@@ -93,6 +93,11 @@ def choose_budget(name=None, num_gpus=0):
                      num_test=2000)
 
 
+# How many compute threads a framework starts (MXNet and PyTorch read OpenMP's).
+THREAD_VARS = ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS',
+               'TF_NUM_INTEROP_THREADS')
+
+
 def share_cpu_cores(n_workers):
     """Give each of `n_workers` trial processes its share of the CPU cores.
 
@@ -101,8 +106,7 @@ def share_cpu_cores(n_workers):
     down. The variables apply to processes started after this call.
     """
     threads = str(max(1, (os.cpu_count() or 1) // n_workers))
-    for var in ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS',
-                'TF_NUM_INTEROP_THREADS'):
+    for var in THREAD_VARS:
         os.environ[var] = threads
 
 
@@ -116,10 +120,6 @@ def ray_storage_path():
     reaches (a shared file system or a cloud bucket such as s3://...)."""
     return os.environ.get(RAY_STORAGE_VAR) or os.path.expanduser(
         '~/ray_results')
-
-
-RAY_THREAD_VARS = ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS',
-                   'TF_NUM_INTEROP_THREADS')
 
 
 def init_ray(budget):
@@ -155,7 +155,7 @@ def init_ray(budget):
         cores = os.cpu_count() or 1
         quiet['include_dashboard'] = False
     threads = max(1, cores // budget.n_workers)
-    env_vars = {var: str(threads) for var in RAY_THREAD_VARS}
+    env_vars = {var: str(threads) for var in THREAD_VARS}
     env_vars[BUDGET_VAR] = budget.name
     # The trials may run on other machines: they get these settings from
     # the job, not from this process's environment.

@@ -4,6 +4,7 @@ The cluster is the build's (tools/ray_cluster.py), the objective is the
 section's for this framework, the experiment is Ray Tune's
 (tests/cluster/node_failure.py, run in the cluster as the notebooks are).
 """
+import importlib.util
 import json
 import os
 import pathlib
@@ -19,6 +20,10 @@ import pytest
 from d2l import hpo
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+spec = importlib.util.spec_from_file_location(
+    'ray_cluster', ROOT / 'tools' / 'ray_cluster.py')
+ray_cluster = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(ray_cluster)
 MAX_EPOCHS = 3  # As in tests/cluster/node_failure.py.
 # 127.0.0.1 in /proc/net/tcp, and as an IPv4-mapped IPv6 address.
 LOOPBACK = {'0100007F', '0000000000000000FFFF00000100007F'}
@@ -41,20 +46,6 @@ def test_unreachable_address_is_a_clear_error(monkeypatch):
     assert 'ray start --head' in str(error.value)
 
 
-def cluster_processes(folder):
-    """Live processes whose environment marks them as the cluster's."""
-    marker = f'D2L_RAY_CLUSTER={folder}'.encode()
-    pids = []
-    for name in os.listdir('/proc'):
-        try:
-            with open(f'/proc/{name}/environ', 'rb') as f:
-                if marker in f.read().split(b'\0'):
-                    pids.append(int(name))
-        except (OSError, ValueError):
-            pass
-    return pids
-
-
 @pytest.fixture(scope='module')
 def failed_node_run():
     # Short: Ray's Unix sockets live below this folder.
@@ -70,7 +61,7 @@ def failed_node_run():
         assert done.returncode == 0, done.stdout + done.stderr
         with open(output) as f:
             run = json.load(f)
-        run['leftovers'] = cluster_processes(folder)
+        run['leftovers'] = sorted(ray_cluster.RayCluster(folder).leftovers())
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return run

@@ -15,10 +15,11 @@ meets it, unless RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, and with that setting `ray
 refuses to add a worker node. With it, every service of every node listens on 127.0.0.1
 only; there is no dashboard, and the cluster requires Ray's authentication token, which
 lives in DIR/auth_token. Everything Ray writes (sessions, logs, spilled objects, its
-address file) stays in DIR. `RayCluster` is the same as a context manager for tests,
-which can also kill a worker node (`kill_node`) as a crash would.
+address file) stays in DIR. DIR/nodes.json lists the nodes and their processes, so that
+a command in the cluster can kill a worker node as a crash would (`kill_node`).
 """
 import argparse
+import contextlib
 import json
 import os
 import secrets
@@ -91,10 +92,6 @@ class RayCluster:
                        for node in nodes], f)
         return self
 
-    def kill_node(self, i):
-        """Kill worker node `i` (>= 1) and everything it runs, at once."""
-        kill_node(self.folder, i)
-
     def leftovers(self):
         """Processes of this cluster still alive: every Ray process inherits the
         nodes' environment (workers rename themselves and may outlive their raylet,
@@ -121,7 +118,7 @@ class RayCluster:
         while self.leftovers() and time.time() < deadline:
             time.sleep(0.5)
         for pid in self.leftovers():
-            with _ignore_gone():
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         if self._saved_env is not None:
             for k, v in self._saved_env.items():
@@ -130,12 +127,6 @@ class RayCluster:
                 else:
                     os.environ[k] = v
             self._saved_env = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def kill_node(folder, i):
@@ -151,16 +142,8 @@ def kill_node(folder, i):
         grown = not children <= family
         family |= children
     for pid in family:
-        with _ignore_gone():
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-
-
-class _ignore_gone:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, traceback):
-        return kind is not None and issubclass(kind, ProcessLookupError)
 
 
 def _all_processes():
