@@ -71,8 +71,8 @@ KERNELS := $(FRAMEWORKS:%=.envs/jupyter/kernels/d2l-%/kernel.json)
 
 .PHONY: html test help envs lib lib-check sysdeps data site notebooks eval \
         $(FRAMEWORKS:%=env-%) $(FRAMEWORKS:%=eval-%) $(FRAMEWORKS:%=pytest-%) \
-        pytest bookcheck sphinx-check offline-check reader-check ci-checks lab bench clean \
-        distclean
+        pytest bookcheck sphinx-check offline-check reader-check ci-checks lab bench bench-hpo \
+        bench-hpo-curves clean distclean
 
 ## html: set everything up, evaluate every tab, build the HTML and the notebooks
 # Environments first: a GPU environment that cannot use the GPU changes the next choice.
@@ -103,6 +103,7 @@ help:
 	@echo "make reader-check    the built HTML in headless Chromium, notebooks run from the zip"
 	@echo "make lab             JupyterLab on the built notebooks, with the d2l-* kernels"
 	@echo "make bench           Trainer overhead, Fashion-MNIST read times, trial start-up"
+	@echo "make bench-hpo       RS, ASHA and sync SH: 5 seeds of real runs, simulation to 128 workers"
 	@echo "make clean           remove _build/ (make distclean: also .envs/)"
 	@echo "One section: touch it (or edit it), then make html: only it is re-evaluated."
 	@echo "Budget: D2L_HPO_BUDGET=cpu|full make html (default: full with a GPU, else cpu)"
@@ -261,7 +262,7 @@ reader-check: $(STAMPS)/html $(STAMPS)/notebooks .envs/book/.stamp
 	@echo "=== the reader's view: the HTML in Chromium, the notebooks from $(PKG)"
 	$(BOOK_PY) -m pytest -q -p no:cacheprovider --confcutdir=tests/reader tests/reader
 
-# --- cleaning ---------------------------------------------------------------------------
+# --- benchmarks -------------------------------------------------------------------------
 
 # Figures, not tests: see benchmarks/README.md. One thread per process keeps the
 # figures steady on a shared machine.
@@ -271,6 +272,26 @@ bench: envs
 	    .envs/$$env/bin/python benchmarks/bench_trainer.py; done
 	.envs/$(firstword $(CHOSEN_ENVS))/bin/python benchmarks/bench_data.py
 	@for env in $(CHOSEN_ENVS); do .envs/$$env/bin/python benchmarks/bench_startup.py; done
+
+# RS, ASHA and synchronous SH compared (benchmarks/README.md): 5 seeds of real runs on the
+# budget, then Syne Tune's simulator on the committed learning curves, then the report and
+# its two figures. Results go to $(BENCH_RESULTS) (restartable: finished runs are kept);
+# BENCH_RESULTS=benchmarks/results BENCH_FIGURES=static/img replaces the committed ones.
+BENCH_RESULTS ?= $(BUILD)/bench-hpo
+BENCH_FIGURES ?= $(BENCH_RESULTS)
+BENCH_BUDGET ?= cpu
+BENCH_PY = .envs/$(ENV_pytorch)/bin/python benchmarks/bench_hpo.py --budget $(BENCH_BUDGET) \
+  --results $(BENCH_RESULTS)
+bench-hpo: envs
+	$(BENCH_PY) real
+	$(BENCH_PY) simulate --curves benchmarks/results/curves-pytorch-$(BENCH_BUDGET).csv
+	$(BENCH_PY) report --figures $(BENCH_FIGURES)
+
+# The learning curves that the simulation replays (about 45 minutes on 2 cores).
+bench-hpo-curves: envs
+	$(BENCH_PY) record
+
+# --- cleaning ---------------------------------------------------------------------------
 
 clean:
 	rm -rf $(BUILD) $(FRAMEWORKS)

@@ -1,0 +1,630 @@
+"""How much faster is ASHA? Real runs and a simulation to many workers.
+
+    python benchmarks/bench_hpo.py record     # learning curves for the simulation
+    python benchmarks/bench_hpo.py real       # RS, ASHA, sync SH: real runs
+    python benchmarks/bench_hpo.py simulate   # the same methods, 2 to 128 workers
+    python benchmarks/bench_hpo.py report     # tables and the two figures
+
+Each step writes one CSV under benchmarks/results/ and skips what that
+CSV already holds, so an interrupted step resumes where it stopped. Run it
+with the Python of the framework's environment (`--framework`, default
+pytorch); see benchmarks/README.md.
+"""
+import argparse
+import contextlib
+import dataclasses
+import datetime
+import io
+import json
+import os
+import pathlib
+import platform
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RESULTS = ROOT / 'benchmarks' / 'results'
+CHAPTER = ROOT / 'chapter_hyperparameter_optimization'
+MODULES = {'pytorch': 'torch', 'mxnet': 'mxnet', 'tensorflow': 'tensorflow'}
+METRIC, RESOURCE = 'validation_error', 'epoch'
+
+with contextlib.redirect_stdout(io.StringIO()):  # Optional-extras notices.
+    from syne_tune import StoppingCriterion, Tuner
+    from syne_tune.config_space import choice, loguniform, randint
+    from syne_tune.optimizer.baselines import ASHA, RandomSearch, SyncHyperband
+    from syne_tune.results_callback import StoreResultsCallback
+    from syne_tune.tuner_callback import TunerCallback
+
+
+def section_cell(start, section='sh-async.md'):
+    """The source of the first code cell of the section that starts with
+    `start`: the benchmark runs the section's own code."""
+    text = (CHAPTER / section).read_text()
+    for cell in re.findall(r'```\{\.python \.input\}\n(.*?)```', text,
+                           re.DOTALL):
+        if cell.startswith(start):
+            return cell
+    raise ValueError(f'no cell starting with {start!r} in {section}')
+
+
+def section_objective(framework):
+    """The section's objective for `framework`."""
+    namespace = {}
+    exec(section_cell(f'#@tab {framework}\ndef objective('), namespace)
+    return namespace['objective']
+
+
+def section_search_space(d2l):
+    """The section's search space, for the budget in force."""
+    namespace = {'d2l': d2l, 'loguniform': loguniform, 'randint': randint}
+    exec(section_cell('#@tab all\nbudget = d2l.hpo_budget()'), namespace)
+    return namespace['search_space']
+
+
+def load_d2l(framework):
+    """The framework's d2l module; a clear error in the wrong environment."""
+    try:
+        return __import__(f'd2l.{MODULES[framework]}', fromlist=['d2l'])
+    except ImportError as error:
+        raise SystemExit(
+            f'{framework} does not import here ({error}); run this script '
+            f'with .envs/{framework}/bin/python') from None
+
+
+def versions(framework):
+    """Date, machine and the versions that produced a CSV."""
+    import importlib.metadata as md
+    packages = {'pytorch': 'torch', 'mxnet': 'mxnet',
+                'tensorflow': 'tensorflow-cpu'}
+    found = {}
+    for name in (packages[framework], 'syne-tune', 'numpy'):
+        with contextlib.suppress(md.PackageNotFoundError):
+            found[name] = md.version(name)
+    cpu = platform.machine()
+    with contextlib.suppress(OSError):
+        cpu = re.search(r'model name\s*: (.*)',
+                        pathlib.Path('/proc/cpuinfo').read_text()).group(1)
+    return {'date': datetime.date.today().isoformat(),
+            'machine': f'{os.cpu_count()} cores, {cpu}', **found}
+
+
+# --- 1. learning curves -----------------------------------------------------
+
+def record_one(framework, learning_rate, batch_size, max_epochs):
+    """Child process: run the section's objective for one configuration,
+    outside any tuner; its reports go to standard output."""
+    load_d2l(framework)
+    section_objective(framework)(learning_rate=learning_rate,
+                                 batch_size=batch_size, max_epochs=max_epochs)
+
+
+def draw_configs(num, seed, space):
+    """`num` configurations drawn from the search space `space`."""
+    rng = np.random.RandomState(seed)
+    return [{'learning_rate': float(space['learning_rate'].sample(
+                 random_state=rng)),
+             'batch_size': int(space['batch_size'].sample(random_state=rng))}
+            for _ in range(num)]
+
+
+def curve_rows(config_id, config, stdout):
+    """One row per epoch from the reports of the objective."""
+    rows = []
+    for line in stdout.splitlines():
+        if line.startswith('[tune-metric]'):
+            r = json.loads(line.split(':', 1)[1])
+            rows.append({'config_id': config_id, **config,
+                         RESOURCE: r[RESOURCE], METRIC: r[METRIC],
+                         'startup': r['startup'],
+                         # From the start of the process to the end of
+                         # this epoch's validation.
+                         'elapsed_time': r['startup'] + r['st_worker_time']})
+    return rows
+
+
+def result_file(args, kind):
+    """benchmarks/results/<kind>-<framework>-<budget>.csv, or the same
+    name in the folder given by --results."""
+    return pathlib.Path(args.results) / (
+        f'{kind}-{args.framework}-{args.budget}.csv')
+
+
+def record(args):
+    d2l = load_d2l(args.framework)
+    budget = d2l.hpo_budget(args.budget)
+    out = result_file(args, 'curves')
+    done = pd.read_csv(out) if out.exists() else pd.DataFrame(
+        columns=['config_id'])
+    configs = draw_configs(args.configs, args.seed, section_search_space(d2l))
+    todo = [i for i in range(len(configs))
+            if (done['config_id'] == i).sum() < budget.max_epochs]
+    print(f'{budget.name} budget: {len(configs) - len(todo)} of '
+          f'{len(configs)} curves in {out}; recording {len(todo)}, '
+          f'{budget.n_workers} at a time')
+    d2l.share_cpu_cores(budget.n_workers)
+    running, tic = {}, time.time()
+    while todo or running:
+        while todo and len(running) < budget.n_workers:
+            i = todo.pop(0)
+            running[i] = subprocess.Popen(
+                [sys.executable, __file__, 'record-one', '--framework',
+                 args.framework, '--learning-rate',
+                 repr(configs[i]['learning_rate']), '--batch-size',
+                 str(configs[i]['batch_size']), '--max-epochs',
+                 str(budget.max_epochs)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.2)
+        for i, proc in list(running.items()):
+            if proc.poll() is None:
+                continue
+            stdout, stderr = proc.communicate()
+            del running[i]
+            rows = curve_rows(i, configs[i], stdout)
+            if proc.returncode or len(rows) != budget.max_epochs:
+                print(f'config {i} failed (exit {proc.returncode}), kept '
+                      f'out of the table:\n{stderr[-2000:]}')
+                continue
+            frame = pd.DataFrame(rows)
+            frame.to_csv(out, mode='a', header=not out.exists(), index=False)
+            print(f'config {i}: error {rows[-1][METRIC]:.3f} after '
+                  f'{rows[-1]["elapsed_time"]:.0f} s '
+                  f'({time.time() - tic:.0f} s so far)', flush=True)
+
+
+# --- 2. the three methods, real runs -----------------------------------------
+
+METHODS = ('random search', 'ASHA', 'sync SH')
+
+
+def make_scheduler(method, space, max_epochs, seed, **search_options):
+    """One of the three methods, with the rungs of the sections: r_min = 1,
+    eta = 3, r_max = max_epochs; sync SH is Syne Tune's synchronous
+    Hyperband with one bracket, i.e. synchronous successive halving."""
+    common = dict(metric=METRIC, mode='min', random_seed=seed,
+                  search_options=search_options or None)
+    if method == 'random search':
+        return RandomSearch(space, **common)
+    rungs = dict(resource_attr=RESOURCE, grace_period=1, reduction_factor=3,
+                 max_resource_attr='max_epochs')
+    if method == 'ASHA':
+        return ASHA(space, max_t=max_epochs, type='promotion', **rungs,
+                    **common)
+    if method == 'sync SH':
+        return SyncHyperband(space, brackets=1, **rungs, **common)
+    raise ValueError(f'unknown method {method!r}; one of {METHODS}')
+
+
+class Occupancy(TunerCallback):
+    """How many workers are busy, integrated over the tuner's clock (the
+    simulated one in a simulation), and how many trials started."""
+    def on_tuning_start(self, tuner):
+        keeper = getattr(tuner.trial_backend, 'time_keeper', None)
+        self.clock = keeper.time if keeper is not None else time.perf_counter
+        self.start, self.last, self.running = self.clock(), 0.0, 0
+        self.busy, self.trials_started, self.jobs = 0.0, 0, []
+
+    def on_start_trial(self, trial):
+        self.trials_started += 1
+        self.jobs.append(trial.config)
+
+    def on_resume_trial(self, trial):
+        self.jobs.append(trial.config)
+
+    def on_fetch_status_results(self, trial_status_dict, new_results):
+        now = self.clock() - self.start
+        self.busy += self.running * (now - self.last)
+        self.last = now
+        self.running = sum(status == 'InProgress'
+                           for _, status in trial_status_dict.values())
+
+    def usage(self, n_workers, wallclock):
+        """Worker-seconds busy within the first `wallclock` seconds."""
+        overshoot = max(self.last - wallclock, 0.0)
+        return {'n_workers': n_workers, 'wallclock': wallclock,
+                'trials_started': self.trials_started,
+                'busy': self.busy - overshoot * self.running}
+
+
+def run_real(d2l, framework, budget, method, seed):
+    """One tuning experiment of the section's kind; one row per report."""
+    space = section_search_space(d2l)
+    occupancy = Occupancy()
+    with contextlib.redirect_stdout(io.StringIO()):
+        from syne_tune.backend import PythonBackend
+        from syne_tune.experiments import load_experiment
+    tuner = Tuner(
+        trial_backend=PythonBackend(tune_function=section_objective(framework),
+                                    config_space=space,
+                                    rotate_gpus=budget.num_gpus > 0),
+        scheduler=make_scheduler(method, space, budget.max_epochs, seed),
+        stop_criterion=StoppingCriterion(
+            max_wallclock_time=budget.max_wallclock_time),
+        n_workers=budget.n_workers, sleep_time=1, max_failures=10,
+        tuner_name=f'bench-{method.replace(" ", "-").lower()}-{seed}',
+        callbacks=[StoreResultsCallback(), occupancy],
+        save_tuner=False)
+    tuner.run()
+    results = load_experiment(tuner.name, download_if_not_found=False).results
+    frame = results[['trial_id', RESOURCE, METRIC, 'st_tuner_time',
+                     'startup', 'st_worker_time']].copy()
+    usage = occupancy.usage(budget.n_workers, budget.max_wallclock_time)
+    return frame.assign(method=method, seed=seed, **usage)
+
+
+def real(args):
+    d2l = load_d2l(args.framework)
+    budget = d2l.hpo_budget(args.budget)
+    if args.wallclock:  # A shorter run, for the smoke test.
+        budget = dataclasses.replace(budget, max_wallclock_time=args.wallclock)
+    out = result_file(args, 'real')
+    done = pd.read_csv(out) if out.exists() else None
+    for seed in range(args.seeds):
+        for method in args.methods:
+            if done is not None and ((done['method'] == method)
+                                     & (done['seed'] == seed)).any():
+                continue
+            d2l.share_cpu_cores(budget.n_workers)
+            tic = time.time()
+            frame = run_real(d2l, args.framework, budget, method, seed)
+            frame = frame.assign(framework=args.framework,
+                                 budget=budget.name, **versions(args.framework))
+            frame.to_csv(out, mode='a', header=not out.exists(), index=False)
+            print(f'{method}, seed {seed}: {frame["trial_id"].nunique()} '
+                  f'trials reported, best {frame[METRIC].min():.3f} '
+                  f'({time.time() - tic:.0f} s)', flush=True)
+
+
+# --- 3. simulation on the recorded curves ------------------------------------
+
+def curves_blackbox(curves):
+    """The recorded curves as a table that Syne Tune's simulator looks up:
+    a configuration is a `config_id`, its value at each epoch the recorded
+    validation error and the seconds since its process started."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        from syne_tune.blackbox_repository.blackbox_tabular import (
+            BlackboxTabular)
+    curves = curves.sort_values(['config_id', RESOURCE])
+    ids = sorted(int(i) for i in curves['config_id'].unique())
+    epochs = sorted(int(e) for e in curves[RESOURCE].unique())
+    values = curves[[METRIC, 'elapsed_time']].to_numpy()
+    # The table is keyed by all three, so that a lookup is a tuple.
+    hyperparameters = curves.groupby('config_id')[
+        ['learning_rate', 'batch_size']].first().reset_index()
+    return BlackboxTabular(
+        hyperparameters=hyperparameters,
+        configuration_space={
+            name: choice(sorted(hyperparameters[name].unique().tolist()))
+            for name in hyperparameters.columns},
+        fidelity_space={RESOURCE: randint(1, max(epochs))},
+        objectives_evaluations=values.reshape(len(ids), 1, len(epochs), 2),
+        fidelity_values=np.array(epochs),
+        objectives_names=[METRIC, 'elapsed_time'])
+
+
+def simulated_backend(curves):
+    """Syne Tune's backend for a table; a resumed trial pays its start-up
+    again, as a new process does in the real runs."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        from syne_tune.blackbox_repository.simulated_tabular_backend import (
+            UserBlackboxBackend)
+    per_config = curves.groupby('config_id')[
+        ['learning_rate', 'batch_size', 'startup']].first()
+
+    class Backend(UserBlackboxBackend):
+        def _filter_config(self, config):
+            row = per_config.loc[config['config_id']]
+            return {'config_id': config['config_id'],
+                    'learning_rate': row['learning_rate'],
+                    'batch_size': row['batch_size']}
+
+        def _run_job_and_collect_results(self, trial_id, config=None):
+            resumed = trial_id in self._resource_paused_for_trial
+            status, results = super()._run_job_and_collect_results(
+                trial_id, config)
+            if resumed:
+                config_id = self._trial_dict[trial_id].config['config_id']
+                extra = per_config.loc[config_id, 'startup']
+                for result in results:
+                    result['elapsed_time'] += extra
+            return status, results
+
+    # The tuner polls its workers every second, as in the real runs.
+    return Backend(blackbox=curves_blackbox(curves),
+                   elapsed_time_attr='elapsed_time',
+                   max_resource_attr='max_epochs', seed=0,
+                   tuner_sleep_time=1)
+
+
+def run_simulated(curves, method, n_workers, seed, wallclock, max_epochs):
+    """One simulated experiment; one row per improvement of the best
+    validation error, with the simulated time at which it was reported."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        from syne_tune.backend.simulator_backend.simulator_callback import (
+            SimulatorCallback)
+    ids = sorted(int(i) for i in curves['config_id'].unique())
+    # Each new trial draws one of the recorded configurations, with
+    # replacement: more workers than curves must not run out of them.
+    space = {'config_id': choice(ids), 'max_epochs': max_epochs}
+    simulator, occupancy = SimulatorCallback(), Occupancy()
+    tuner = Tuner(
+        trial_backend=simulated_backend(curves),
+        scheduler=make_scheduler(method, space, max_epochs, seed,
+                                 allow_duplicates=True),
+        stop_criterion=StoppingCriterion(max_wallclock_time=wallclock),
+        n_workers=n_workers, sleep_time=0, callbacks=[simulator, occupancy],
+        tuner_name=f'sim-{n_workers}-{seed}', save_tuner=False,
+        results_update_interval=1e9, print_update_interval=1e9)
+    with contextlib.redirect_stdout(io.StringIO()):
+        tuner.run()
+    results = simulator.dataframe().sort_values('st_tuner_time')
+    results = results[results['st_tuner_time'] <= wallclock]
+    best = results[METRIC].cummin()
+    improved = results[best < best.shift(fill_value=np.inf)]
+    startup = curves.groupby('config_id')['startup'].first()
+    frame = pd.DataFrame({'st_tuner_time': improved['st_tuner_time'],
+                          'best': best[improved.index]})
+    if frame.empty:  # A run without reports keeps a row, without an error.
+        frame = pd.DataFrame({'st_tuner_time': [np.nan], 'best': [np.nan]})
+    frame['epochs'] = len(results)
+    # Start-up of every job, the last ones' even if cut off by the end.
+    return frame.assign(
+        method=method, seed=seed, **occupancy.usage(n_workers, wallclock),
+        startup=sum(startup[c['config_id']] for c in occupancy.jobs))
+
+
+def simulate(args):
+    curves_file = pathlib.Path(args.curves) if args.curves else (
+        result_file(args, 'curves'))
+    if not curves_file.exists():
+        raise SystemExit(f'no recorded curves in {curves_file}: run '
+                         '`bench_hpo.py record` first')
+    curves = pd.read_csv(curves_file)
+    max_epochs = int(curves[RESOURCE].max())
+    out = result_file(args, 'simulated')
+    done = pd.read_csv(out) if out.exists() else None
+    for n_workers in args.workers:
+        for seed in range(args.seeds):
+            for method in args.methods:
+                if done is not None and (
+                        (done['method'] == method) & (done['seed'] == seed)
+                        & (done['n_workers'] == n_workers)).any():
+                    continue
+                tic = time.time()
+                frame = run_simulated(curves, method, n_workers, seed,
+                                      args.simulated_time, max_epochs)
+                frame = frame.assign(framework=args.framework,
+                                     budget=args.budget, curves=len(
+                                         curves['config_id'].unique()),
+                                     **versions(args.framework))
+                frame.to_csv(out, mode='a', header=not out.exists(),
+                             index=False)
+                print(f'{n_workers} workers, {method}, seed {seed}: best '
+                      f'{frame["best"].min():.3f} '
+                      f'({time.time() - tic:.1f} s)', flush=True)
+
+
+# --- 4. tables and figures ---------------------------------------------------
+
+COLORS = {'random search': 'C0', 'ASHA': 'C1', 'sync SH': 'C2'}
+
+
+def anytime(runs, grid):
+    """Per run, the best validation error reported up to each time of
+    `grid` (inf before its first report); one row per run."""
+    curves = []
+    for _, run in runs:
+        run = run.dropna(subset=['st_tuner_time']).sort_values('st_tuner_time')
+        best = run[METRIC if METRIC in run else 'best'].cummin().to_numpy()
+        index = np.searchsorted(run['st_tuner_time'].to_numpy(), grid,
+                                side='right')
+        curves.append(np.where(index > 0, best[np.maximum(index - 1, 0)],
+                               np.inf))
+    return np.array(curves)
+
+
+def quartiles(curves):
+    """First quartile, median and third quartile over the runs, each one
+    of the runs' values (nearest rank): no average with an infinity."""
+    return np.quantile(curves, [0.25, 0.5, 0.75], axis=0, method='nearest')
+
+
+def time_to_target(grid, median, target):
+    """The first time of `grid` at which `median` is at most `target`."""
+    reached = np.flatnonzero(median <= target)
+    return grid[reached[0]] if len(reached) else np.nan
+
+
+def real_table(real, grid):
+    """Per method: trials, epochs, final error, time to target, and the
+    workers' time split into training, start-up, unreported and idle."""
+    runs = real.groupby(['method', 'seed'])
+    curves = {m: anytime([r for r in runs if r[0][0] == m], grid)
+              for m in METHODS}
+    target = np.median(curves['random search'][:, -1])
+    rows = {}
+    for method in METHODS:
+        per_run = []
+        for (m, seed), run in runs:
+            if m != method:
+                continue
+            processes = run.groupby(['trial_id', 'startup'])
+            worker_seconds = run['n_workers'].iloc[0] * run['wallclock'].iloc[0]
+            busy = run['busy'].iloc[0]
+            training = processes['st_worker_time'].max().sum()
+            startup = processes['startup'].first().sum()
+            per_run.append({
+                'trials started': run['trials_started'].iloc[0],
+                'epochs trained': len(run),
+                'final error': run[METRIC].min(),
+                'training': training / worker_seconds,
+                'start-up': startup / worker_seconds,
+                'unreported': (busy - training - startup) / worker_seconds,
+                'idle': 1 - busy / worker_seconds})
+        per_run = pd.DataFrame(per_run)
+        q = per_run['final error'].quantile([0.25, 0.5, 0.75],
+                                            interpolation='nearest')
+        rows[method] = {
+            'runs': len(per_run),
+            'trials started': per_run['trials started'].median(),
+            'epochs trained': per_run['epochs trained'].median(),
+            'final error (median)': q[0.5],
+            'final error (IQR)': f'{q[0.25]:.3f}-{q[0.75]:.3f}',
+            'time to target (s)': time_to_target(
+                grid, quartiles(curves[method])[1], target),
+            **per_run[['training', 'start-up', 'unreported',
+                       'idle']].mean().round(3)}
+    return pd.DataFrame(rows).T, curves, target
+
+
+def simulated_table(sim, grid, target, real_wallclock):
+    """Per number of workers and method: the median time to `target`,
+    the median best error after the real runs' wall-clock time and at the
+    end, and the shares of the workers' time."""
+    at_real = np.searchsorted(grid, real_wallclock)
+    rows = []
+    for (n_workers, method), runs in sim.groupby(['n_workers', 'method']):
+        by_seed = list(runs.groupby('seed'))
+        median = quartiles(anytime(by_seed, grid))[1]
+        first = runs.groupby('seed').first()
+        worker_seconds = first['n_workers'] * first['wallclock']
+        rows.append({
+            'workers': n_workers, 'method': method, 'runs': len(by_seed),
+            'time to target (s)': time_to_target(grid, median, target),
+            f'error at {real_wallclock:.0f} s (median)': median[at_real],
+            'final error (median)': median[-1],
+            'trials started': first['trials_started'].median(),
+            'start-up': (first['startup'] / worker_seconds).mean(),
+            'idle': (1 - first['busy'] / worker_seconds).mean()})
+    return pd.DataFrame(rows)
+
+
+def plot_anytime(grid, curves, target, budget_name, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    matplotlib.rcParams['svg.hashsalt'] = 'bench-hpo'  # Same file each time.
+    from matplotlib import pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for method in METHODS:
+        low, median, high = quartiles(curves[method])
+        ax.plot(grid, median, color=COLORS[method],
+                label=f'{method} ({len(curves[method])} runs)')
+        ax.fill_between(grid, low, high, color=COLORS[method], alpha=0.2,
+                        linewidth=0)
+    ax.axhline(target, color='grey', linestyle=':', linewidth=1,
+               label='target: median final error of random search')
+    finite = np.concatenate([c[np.isfinite(c)] for c in curves.values()])
+    ax.set_ylim(finite.min() - 0.01, np.quantile(finite, 0.95) + 0.02)
+    ax.set_xlabel('wall-clock time (seconds)')
+    ax.set_ylabel('best validation error so far')
+    ax.set_title(f'Real runs, {budget_name} budget: median and quartiles')
+    ax.legend(fontsize='small')
+    fig.tight_layout()
+    fig.savefig(path, metadata={'Date': None})
+    plt.close(fig)
+
+
+def plot_workers(table, target, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    matplotlib.rcParams['svg.hashsalt'] = 'bench-hpo'  # Same file each time.
+    from matplotlib import pyplot as plt
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
+    for method in METHODS:
+        rows = table[table['method'] == method]
+        kw = dict(color=COLORS[method], marker='o', label=method)
+        left.plot(rows['workers'], rows['time to target (s)'], **kw)
+        right.plot(rows['workers'], rows['idle'], **kw)
+    for ax in (left, right):
+        ax.set_xscale('log', base=2)
+        ax.set_xlabel('workers (simulated)')
+    left.set_yscale('log')
+    left.set_ylabel(f'time to error {target:.3f} (s)')
+    right.set_ylabel("share of the workers' time idle")
+    left.legend(fontsize='small')
+    fig.tight_layout()
+    fig.savefig(path, metadata={'Date': None})
+    plt.close(fig)
+
+
+def report(args):
+    real_file, sim_file = result_file(args, 'real'), result_file(
+        args, 'simulated')
+    for f in (real_file, sim_file):
+        if not f.exists():
+            raise SystemExit(f'{f} is missing: run the `real` and '
+                             '`simulate` steps first')
+    real = pd.read_csv(real_file)
+    wallclock = real['wallclock'].iloc[0]
+    grid = np.linspace(0, wallclock, int(wallclock) + 1)
+    table, curves, target = real_table(real, grid)
+    pd.set_option('display.width', 200)
+    print(f'Real runs ({real_file.name}), target {target:.3f}:')
+    print(table.to_string())
+    sim = pd.read_csv(sim_file)
+    sim_grid = np.linspace(0, sim['wallclock'].max(),
+                           int(sim['wallclock'].max()) + 1)
+    sim_table = simulated_table(sim, sim_grid, target, wallclock)
+    print(f'\nSimulation ({sim_file.name}, {sim["curves"].iloc[0]} recorded '
+          f'curves), time to error {target:.3f}:')
+    print(sim_table.round(3).to_string(index=False))
+    times = sim_table.set_index(['workers', 'method'])['time to target (s)']
+    most = sim_table['workers'].max()
+    for other in ('sync SH', 'random search'):
+        print(f'speed-up of ASHA over {other} at {most} workers: '
+              f'{times[most, other] / times[most, "ASHA"]:.2f}')
+    if args.figures:
+        folder = pathlib.Path(args.figures)
+        folder.mkdir(parents=True, exist_ok=True)
+        plot_anytime(grid, curves, target, args.budget,
+                     folder / 'bench-hpo-anytime.svg')
+        plot_workers(sim_table, target, folder / 'bench-hpo-workers.svg')
+        print(f'figures in {folder}/bench-hpo-*.svg')
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('step', choices=['record', 'real', 'simulate',
+                                         'report', 'record-one'])
+    parser.add_argument('--framework', default='pytorch',
+                        choices=sorted(MODULES))
+    parser.add_argument('--budget', default='cpu', choices=['cpu', 'full'])
+    parser.add_argument('--configs', type=int, default=64,
+                        help='record: curves to record')
+    parser.add_argument('--seeds', type=int, default=5,
+                        help='real, simulate: seeds per method')
+    parser.add_argument('--methods', nargs='+', default=list(METHODS),
+                        choices=METHODS, help='real, simulate')
+    parser.add_argument('--workers', type=int, nargs='+',
+                        default=[2, 8, 32, 128], help='simulate')
+    parser.add_argument('--simulated-time', type=float, default=600,
+                        help='simulate: seconds of simulated wall-clock')
+    parser.add_argument('--results', default=str(RESULTS),
+                        help='folder of the CSV files')
+    parser.add_argument('--curves', help='simulate: the recorded curves '
+                        '(default: the curves CSV in --results)')
+    parser.add_argument('--wallclock', type=float,
+                        help="real: seconds per run instead of the budget's")
+    parser.add_argument('--figures', help='report: folder for the SVG '
+                        'figures (the chapter reads static/img)')
+    parser.add_argument('--learning-rate', type=float, help=argparse.SUPPRESS)
+    parser.add_argument('--batch-size', type=int, help=argparse.SUPPRESS)
+    parser.add_argument('--max-epochs', type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.step == 'record-one':
+        record_one(args.framework, args.learning_rate, args.batch_size,
+                   args.max_epochs)
+        return
+    pathlib.Path(args.results).mkdir(parents=True, exist_ok=True)
+    {'record': record, 'real': real, 'simulate': simulate,
+     'report': report}[args.step](args)
+
+
+if __name__ == '__main__':
+    main()
