@@ -274,8 +274,8 @@ bench: envs
 	@for env in $(CHOSEN_ENVS); do .envs/$$env/bin/python benchmarks/bench_startup.py; done
 
 # RS, ASHA and synchronous SH compared (benchmarks/README.md): 5 seeds of real runs on the
-# budget, then Syne Tune's simulator on the committed learning curves, then the report and
-# its two figures. Results go to $(BENCH_RESULTS) (restartable: finished runs are kept);
+# budget, then Syne Tune's simulator on the committed learning curves (10 seeds), then the
+# report and its two figures; about 45 minutes on 2 cores. Results go to $(BENCH_RESULTS) (restartable: finished runs are kept);
 # BENCH_RESULTS=benchmarks/results BENCH_FIGURES=static/img replaces the committed ones.
 BENCH_RESULTS ?= $(BUILD)/bench-hpo
 BENCH_FIGURES ?= $(BENCH_RESULTS)
@@ -284,7 +284,7 @@ BENCH_PY = .envs/$(ENV_pytorch)/bin/python benchmarks/bench_hpo.py --budget $(BE
   --results $(BENCH_RESULTS)
 bench-hpo: envs
 	$(BENCH_PY) real
-	$(BENCH_PY) simulate --curves benchmarks/results/curves-pytorch-$(BENCH_BUDGET).csv
+	$(BENCH_PY) simulate --seeds 10 --curves benchmarks/results/curves-pytorch-$(BENCH_BUDGET).csv
 	$(BENCH_PY) report --figures $(BENCH_FIGURES)
 
 # The learning curves that the simulation replays (about 45 minutes on 2 cores).

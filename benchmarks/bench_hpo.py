@@ -140,7 +140,7 @@ def record(args):
     out = result_file(args, 'curves')
     done = pd.read_csv(out) if out.exists() else pd.DataFrame(
         columns=['config_id'])
-    configs = draw_configs(args.configs, args.seed, section_search_space(d2l))
+    configs = draw_configs(args.configs, 0, section_search_space(d2l))
     todo = [i for i in range(len(configs))
             if (done['config_id'] == i).sum() < budget.max_epochs]
     print(f'{budget.name} budget: {len(configs) - len(todo)} of '
@@ -181,11 +181,17 @@ def record(args):
 METHODS = ('random search', 'ASHA', 'sync SH')
 
 
-def make_scheduler(method, space, max_epochs, seed, **search_options):
+def make_scheduler(method, space, max_epochs, seed, points_to_evaluate=None,
+                   **search_options):
     """One of the three methods, with the rungs of the sections: r_min = 1,
     eta = 3, r_max = max_epochs; sync SH is Syne Tune's synchronous
-    Hyperband with one bracket, i.e. synchronous successive halving."""
+    Hyperband with one bracket, i.e. synchronous successive halving.
+
+    Like the sections, the real runs keep Syne Tune's default first
+    configuration, the midpoint of the search space (`points_to_evaluate`
+    None); every run evaluates it first."""
     common = dict(metric=METRIC, mode='min', random_seed=seed,
+                  points_to_evaluate=points_to_evaluate,
                   search_options=search_options or None)
     if method == 'random search':
         return RandomSearch(space, **common)
@@ -201,7 +207,11 @@ def make_scheduler(method, space, max_epochs, seed, **search_options):
 
 class Occupancy(TunerCallback):
     """How many workers are busy, integrated over the tuner's clock (the
-    simulated one in a simulation), and how many trials started."""
+    simulated one in a simulation) up to `wallclock` seconds, the trials
+    started, and the configuration of each start and resume."""
+    def __init__(self, wallclock):
+        self.wallclock = wallclock
+
     def on_tuning_start(self, tuner):
         keeper = getattr(tuner.trial_backend, 'time_keeper', None)
         self.clock = keeper.time if keeper is not None else time.perf_counter
@@ -216,24 +226,23 @@ class Occupancy(TunerCallback):
         self.jobs.append(trial.config)
 
     def on_fetch_status_results(self, trial_status_dict, new_results):
-        now = self.clock() - self.start
+        # The tuner stops a little after `wallclock`: the rest is not
+        # counted, as the results after it are not.
+        now = min(self.clock() - self.start, self.wallclock)
         self.busy += self.running * (now - self.last)
         self.last = now
         self.running = sum(status == 'InProgress'
                            for _, status in trial_status_dict.values())
 
-    def usage(self, n_workers, wallclock):
-        """Worker-seconds busy within the first `wallclock` seconds."""
-        overshoot = max(self.last - wallclock, 0.0)
-        return {'n_workers': n_workers, 'wallclock': wallclock,
-                'trials_started': self.trials_started,
-                'busy': self.busy - overshoot * self.running}
+    def usage(self, n_workers):
+        return {'n_workers': n_workers, 'wallclock': self.wallclock,
+                'trials_started': self.trials_started, 'busy': self.busy}
 
 
 def run_real(d2l, framework, budget, method, seed):
     """One tuning experiment of the section's kind; one row per report."""
     space = section_search_space(d2l)
-    occupancy = Occupancy()
+    occupancy = Occupancy(budget.max_wallclock_time)
     with contextlib.redirect_stdout(io.StringIO()):
         from syne_tune.backend import PythonBackend
         from syne_tune.experiments import load_experiment
@@ -252,7 +261,7 @@ def run_real(d2l, framework, budget, method, seed):
     results = load_experiment(tuner.name, download_if_not_found=False).results
     frame = results[['trial_id', RESOURCE, METRIC, 'st_tuner_time',
                      'startup', 'st_worker_time']].copy()
-    usage = occupancy.usage(budget.n_workers, budget.max_wallclock_time)
+    usage = occupancy.usage(budget.n_workers)
     return frame.assign(method=method, seed=seed, **usage)
 
 
@@ -348,12 +357,15 @@ def run_simulated(curves, method, n_workers, seed, wallclock, max_epochs):
             SimulatorCallback)
     ids = sorted(int(i) for i in curves['config_id'].unique())
     # Each new trial draws one of the recorded configurations, with
-    # replacement: more workers than curves must not run out of them.
+    # replacement: more workers than curves must not run out of them. The
+    # midpoint of the search space, which the real runs start with, is not
+    # among them: every trial is drawn.
     space = {'config_id': choice(ids), 'max_epochs': max_epochs}
-    simulator, occupancy = SimulatorCallback(), Occupancy()
+    simulator, occupancy = SimulatorCallback(), Occupancy(wallclock)
     tuner = Tuner(
         trial_backend=simulated_backend(curves),
         scheduler=make_scheduler(method, space, max_epochs, seed,
+                                 points_to_evaluate=[],
                                  allow_duplicates=True),
         stop_criterion=StoppingCriterion(max_wallclock_time=wallclock),
         n_workers=n_workers, sleep_time=0, callbacks=[simulator, occupancy],
@@ -373,7 +385,7 @@ def run_simulated(curves, method, n_workers, seed, wallclock, max_epochs):
     frame['epochs'] = len(results)
     # Start-up of every job, the last ones' even if cut off by the end.
     return frame.assign(
-        method=method, seed=seed, **occupancy.usage(n_workers, wallclock),
+        method=method, seed=seed, **occupancy.usage(n_workers),
         startup=sum(startup[c['config_id']] for c in occupancy.jobs))
 
 
@@ -495,11 +507,14 @@ def simulated_table(sim, grid, target, real_wallclock):
         rows.append({
             'workers': n_workers, 'method': method, 'runs': len(by_seed),
             'time to target (s)': time_to_target(grid, median, target),
-            f'error at {real_wallclock:.0f} s (median)': median[at_real],
+            f'error at {real_wallclock:.0f} s (median)': (
+                median[at_real] if at_real < len(grid) else np.nan),
             'final error (median)': median[-1],
             'trials started': first['trials_started'].median(),
             'start-up': (first['startup'] / worker_seconds).mean(),
-            'idle': (1 - first['busy'] / worker_seconds).mean()})
+            # Busy is integrated from the tuner's polls; a few thousandths
+            # above the workers' time are rounding, not negative idleness.
+            'idle': max((1 - first['busy'] / worker_seconds).mean(), 0)})
     return pd.DataFrame(rows)
 
 
@@ -530,6 +545,7 @@ def plot_anytime(grid, curves, target, budget_name, path):
 
 def plot_workers(table, target, path):
     import matplotlib
+    import matplotlib.ticker
     matplotlib.use('Agg')
     matplotlib.rcParams['svg.hashsalt'] = 'bench-hpo'  # Same file each time.
     from matplotlib import pyplot as plt
@@ -539,10 +555,14 @@ def plot_workers(table, target, path):
         kw = dict(color=COLORS[method], marker='o', label=method)
         left.plot(rows['workers'], rows['time to target (s)'], **kw)
         right.plot(rows['workers'], rows['idle'], **kw)
+    workers = sorted(table['workers'].unique())
     for ax in (left, right):
         ax.set_xscale('log', base=2)
+        ax.set_xticks(workers, [str(n) for n in workers])
         ax.set_xlabel('workers (simulated)')
     left.set_yscale('log')
+    left.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    left.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
     left.set_ylabel(f'time to error {target:.3f} (s)')
     right.set_ylabel("share of the workers' time idle")
     left.legend(fontsize='small')

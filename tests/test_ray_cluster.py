@@ -24,7 +24,7 @@ spec = importlib.util.spec_from_file_location(
     'ray_cluster', ROOT / 'tools' / 'ray_cluster.py')
 ray_cluster = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(ray_cluster)
-MAX_EPOCHS = 3  # As in tests/cluster/node_failure.py.
+MAX_EPOCHS = 2  # As in tests/cluster/node_failure.py.
 # 127.0.0.1 in /proc/net/tcp, and as an IPv4-mapped IPv6 address.
 LOOPBACK = {'0100007F', '0000000000000000FFFF00000100007F'}
 

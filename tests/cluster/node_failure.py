@@ -23,7 +23,7 @@ spec = importlib.util.spec_from_file_location(
 ray_cluster = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(ray_cluster)
 
-MAX_EPOCHS = 3
+MAX_EPOCHS = 2
 
 
 def main(folder, output):
