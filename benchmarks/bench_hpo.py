@@ -571,6 +571,18 @@ def plot_workers(table, target, path):
     plt.close(fig)
 
 
+def tables(real, sim):
+    """The report's one-second grid of the real runs, their table, their
+    any-time curves and target, and the table of the simulation."""
+    wallclock = real['wallclock'].iloc[0]
+    grid = np.linspace(0, wallclock, int(wallclock) + 1)
+    table, curves, target = real_table(real, grid)
+    sim_grid = np.linspace(0, sim['wallclock'].max(),
+                           int(sim['wallclock'].max()) + 1)
+    sim_table = simulated_table(sim, sim_grid, target, wallclock)
+    return grid, table, curves, target, sim_table
+
+
 def report(args):
     real_file, sim_file = result_file(args, 'real'), result_file(
         args, 'simulated')
@@ -578,17 +590,11 @@ def report(args):
         if not f.exists():
             raise SystemExit(f'{f} is missing: run the `real` and '
                              '`simulate` steps first')
-    real = pd.read_csv(real_file)
-    wallclock = real['wallclock'].iloc[0]
-    grid = np.linspace(0, wallclock, int(wallclock) + 1)
-    table, curves, target = real_table(real, grid)
+    real, sim = pd.read_csv(real_file), pd.read_csv(sim_file)
+    grid, table, curves, target, sim_table = tables(real, sim)
     pd.set_option('display.width', 200)
     print(f'Real runs ({real_file.name}), target {target:.3f}:')
     print(table.to_string())
-    sim = pd.read_csv(sim_file)
-    sim_grid = np.linspace(0, sim['wallclock'].max(),
-                           int(sim['wallclock'].max()) + 1)
-    sim_table = simulated_table(sim, sim_grid, target, wallclock)
     print(f'\nSimulation ({sim_file.name}, {sim["curves"].iloc[0]} recorded '
           f'curves), time to error {target:.3f}:')
     print(sim_table.round(3).to_string(index=False))

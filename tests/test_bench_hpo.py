@@ -130,13 +130,9 @@ def test_section_quotes_the_committed_results():
         import bench_hpo
     finally:
         sys.path.pop(0)
-    real = pd.read_csv(COMMITTED / 'real-pytorch-cpu.csv')
-    grid = np.linspace(0, 150, 151)
-    table, _, target = bench_hpo.real_table(real, grid)
-    sim = pd.read_csv(COMMITTED / 'simulated-pytorch-cpu.csv')
-    sim_table = bench_hpo.simulated_table(
-        sim, np.linspace(0, sim['wallclock'].max(),
-                         int(sim["wallclock"].max()) + 1), target, 150)
+    _, table, _, target, sim_table = bench_hpo.tables(
+        pd.read_csv(COMMITTED / 'real-pytorch-cpu.csv'),
+        pd.read_csv(COMMITTED / 'simulated-pytorch-cpu.csv'))
     text = (ROOT / 'chapter_hyperparameter_optimization' / 'sh-async.md'
             ).read_text()
     quoted = text[text.index('## How Much Faster'):text.index('## Summary')]
