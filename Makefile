@@ -98,7 +98,7 @@ help:
 	@echo "make env-FRAMEWORK   create one environment (again when its requirements changed)"
 	@echo "make envs            all four environments (mxnet, pytorch, tensorflow, book)"
 	@echo "make data            find Fashion-MNIST (Debian package) or download it into data/"
-	@echo "make lib             copy the #@save blocks of the sections into d2l/hpo.py"
+	@echo "make lib             copy the #@save blocks of the sections into d2l/"
 	@echo "make pytest          run tests/ in each framework environment"
 	@echo "make reader-check    the built HTML in headless Chromium, notebooks run from the zip"
 	@echo "make lab             JupyterLab on the built notebooks, with the d2l-* kernels"
@@ -148,7 +148,7 @@ lib:
 	@$(PYTHON) tools/build_lib.py
 
 lib-check:
-	@$(PYTHON) tools/build_lib.py --check && echo "d2l/hpo.py is up to date with the sections"
+	@$(PYTHON) tools/build_lib.py --check && echo "d2l/ is up to date with the sections"
 
 # --- evaluation: one stamp per tab -----------------------------------------------------
 
