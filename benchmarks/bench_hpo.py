@@ -29,41 +29,15 @@ import pandas as pd
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / 'benchmarks' / 'results'
-CHAPTER = ROOT / 'chapter_hyperparameter_optimization'
 MODULES = {'pytorch': 'torch', 'mxnet': 'mxnet', 'tensorflow': 'tensorflow'}
 METRIC, RESOURCE = 'validation_error', 'epoch'
 
 with contextlib.redirect_stdout(io.StringIO()):  # Optional-extras notices.
     from syne_tune import StoppingCriterion, Tuner
-    from syne_tune.config_space import choice, loguniform, randint
+    from syne_tune.config_space import choice, randint
     from syne_tune.optimizer.baselines import ASHA, RandomSearch, SyncHyperband
     from syne_tune.results_callback import StoreResultsCallback
     from syne_tune.tuner_callback import TunerCallback
-
-
-def section_cell(start, section='sh-async.md'):
-    """The source of the first code cell of the section that starts with
-    `start`: the benchmark runs the section's own code."""
-    text = (CHAPTER / section).read_text()
-    for cell in re.findall(r'```\{\.python \.input\}\n(.*?)```', text,
-                           re.DOTALL):
-        if cell.startswith(start):
-            return cell
-    raise ValueError(f'no cell starting with {start!r} in {section}')
-
-
-def section_objective(framework):
-    """The section's objective for `framework`."""
-    namespace = {}
-    exec(section_cell(f'#@tab {framework}\ndef objective('), namespace)
-    return namespace['objective']
-
-
-def section_search_space(d2l):
-    """The section's search space, for the budget in force."""
-    namespace = {'d2l': d2l, 'loguniform': loguniform, 'randint': randint}
-    exec(section_cell('#@tab all\nbudget = d2l.hpo_budget()'), namespace)
-    return namespace['search_space']
 
 
 def load_d2l(framework):
@@ -96,11 +70,10 @@ def versions(framework):
 # --- 1. learning curves -----------------------------------------------------
 
 def record_one(framework, learning_rate, batch_size, max_epochs):
-    """Child process: run the section's objective for one configuration,
+    """Child process: run the chapter's objective for one configuration,
     outside any tuner; its reports go to standard output."""
-    load_d2l(framework)
-    section_objective(framework)(learning_rate=learning_rate,
-                                 batch_size=batch_size, max_epochs=max_epochs)
+    load_d2l(framework).objective(learning_rate=learning_rate,
+                                  batch_size=batch_size, max_epochs=max_epochs)
 
 
 def draw_configs(num, seed, space):
@@ -140,7 +113,8 @@ def record(args):
     out = result_file(args, 'curves')
     done = pd.read_csv(out) if out.exists() else pd.DataFrame(
         columns=['config_id'])
-    configs = draw_configs(args.configs, 0, section_search_space(d2l))
+    configs = draw_configs(args.configs, 0,
+                           d2l.hpo_search_space(budget.max_epochs))
     todo = [i for i in range(len(configs))
             if (done['config_id'] == i).sum() < budget.max_epochs]
     print(f'{budget.name} budget: {len(configs) - len(todo)} of '
@@ -239,15 +213,15 @@ class Occupancy(TunerCallback):
                 'trials_started': self.trials_started, 'busy': self.busy}
 
 
-def run_real(d2l, framework, budget, method, seed):
-    """One tuning experiment of the section's kind; one row per report."""
-    space = section_search_space(d2l)
+def run_real(d2l, budget, method, seed):
+    """One tuning experiment as the sections run them; one row per report."""
+    space = d2l.hpo_search_space(budget.max_epochs)
     occupancy = Occupancy(budget.max_wallclock_time)
     with contextlib.redirect_stdout(io.StringIO()):
         from syne_tune.backend import PythonBackend
         from syne_tune.experiments import load_experiment
     tuner = Tuner(
-        trial_backend=PythonBackend(tune_function=section_objective(framework),
+        trial_backend=PythonBackend(tune_function=d2l.objective,
                                     config_space=space,
                                     rotate_gpus=budget.num_gpus > 0),
         scheduler=make_scheduler(method, space, budget.max_epochs, seed),
@@ -279,7 +253,7 @@ def real(args):
                 continue
             d2l.share_cpu_cores(budget.n_workers)
             tic = time.time()
-            frame = run_real(d2l, args.framework, budget, method, seed)
+            frame = run_real(d2l, budget, method, seed)
             frame = frame.assign(framework=args.framework,
                                  budget=budget.name, **versions(args.framework))
             frame.to_csv(out, mode='a', header=not out.exists(), index=False)

@@ -32,6 +32,52 @@ with contextlib.redirect_stdout(io.StringIO()):
 # The saved code refers to the library as `d2l`, as the sections do.
 d2l = sys.modules[__name__]
 
+
+class TunerLog(StoreResultsCallback):
+    """Store the results, and log what the tuner told its scheduler and
+    what the scheduler answered: trials started and resumed, and every
+    report with its decision, in order (for `replay`)."""
+    def __init__(self):
+        super().__init__()
+        self.events = []
+
+    def on_trial_result(self, trial, status, result, decision):
+        super().on_trial_result(trial, status, result, decision)
+        self.events.append(('result', trial.trial_id, result, decision))
+
+    def on_start_trial(self, trial):
+        self.events.append(('start', trial.trial_id, dict(trial.config)))
+
+    def on_resume_trial(self, trial):
+        self.events.append(('resume', trial.trial_id, dict(trial.config)))
+
+
+def replay(scheduler, events, max_resource_attr='max_epochs'):
+    """Play the tuner's part for `scheduler` once more: make the calls that
+    Syne Tune's `Tuner` made for the logged `events`, in their order, and
+    count the decisions of `scheduler` that agree with the logged ones.
+    Returns (agreeing decisions, decisions)."""
+    trials, agree = {}, 0
+    for kind, trial_id, data, *decision in events:
+        if kind == 'result':
+            ours = scheduler.on_trial_result(trials[trial_id], data)
+            agree += ours == decision[0]
+            if decision[0] in (SchedulerDecision.PAUSE,
+                               SchedulerDecision.STOP):
+                scheduler.on_trial_remove(trials[trial_id])
+            continue
+        # A free worker: the tuner offers the id that a new trial would get.
+        ours = scheduler.suggest(len(trials))
+        agree += (ours is not None
+                  and ours.spawn_new_trial_id == (kind == 'start')
+                  and ours.checkpoint_trial_id in (None, trial_id)
+                  and ours.config[max_resource_attr]
+                  == data[max_resource_attr])
+        if kind == 'start':
+            trials[trial_id] = Trial(trial_id, data, None)
+            scheduler.on_trial_add(trials[trial_id])
+    return agree, len(events)
+
 BUDGET_VAR = 'D2L_HPO_BUDGET'
 
 
@@ -170,6 +216,16 @@ def init_ray(budget):
 
 
 # Saved from chapter_hyperparameter_optimization/rs-async.md
+def hpo_search_space(max_epochs):
+    """The chapter's search space: the learning rate (log scale) and
+    the batch size of SGD; the number of epochs is fixed."""
+    from syne_tune.config_space import loguniform, randint
+    return {'learning_rate': loguniform(1e-5, 1e-1),
+            'batch_size': randint(8, 128),
+            'max_epochs': max_epochs}
+
+
+# Saved from chapter_hyperparameter_optimization/rs-async.md
 def plot_learning_curves(results, max_epochs):
     """Validation error of each trial against wall-clock time, coloured
     by the number of epochs that the trial reached."""
@@ -200,6 +256,8 @@ def trial_processes(results):
     processes = epochs.agg(first='min', last='max').reset_index()
     return processes.sort_values(['trial_id', 'first'], ignore_index=True)
 
+
+# Saved from chapter_hyperparameter_optimization/rs-async.md
 def chosen_trial(results):
     """The id and the last report of the trial whose last report has the
     lowest validation error; its checkpoint is the model of that report."""
@@ -207,6 +265,8 @@ def chosen_trial(results):
     trial_id = last['validation_error'].idxmin()
     return trial_id, last.loc[trial_id]
 
+
+# Saved from chapter_hyperparameter_optimization/rs-async.md
 def experiment_summary(results, budget):
     """Trials, processes and epochs of an experiment, the share of the
     workers' time spent starting processes, and the chosen trial."""
@@ -268,6 +328,15 @@ def rung_idle_time(seconds, num_workers):
 
 
 # Saved from chapter_hyperparameter_optimization/sh-async.md
+def trials_per_rung(results, rungs):
+    """For each rung, the number of trials that got no further."""
+    reached = results.groupby('trial_id')['epoch'].max()
+    highest = reached.apply(lambda e: max(r for r in rungs if r <= e))
+    counts = highest.value_counts().reindex(rungs, fill_value=0)
+    return counts.rename_axis('highest rung').rename('trials')
+
+
+# Saved from chapter_hyperparameter_optimization/asha-scratch.md
 class AsyncSuccessiveHalving(TrialScheduler):
     """Promotion-type ASHA: pause trials at rungs, promote good ones."""
     def __init__(self, config_space, metric, resource_attr, max_t,
@@ -286,22 +355,26 @@ class AsyncSuccessiveHalving(TrialScheduler):
         self.metric, self.mode, self.max_t, self.eta = metric, mode, max_t, eta
         self.resource_attr = resource_attr
         self.max_resource_attr = max_resource_attr
-        self.rung_levels, level = [], grace_period
-        while level < max_t:  # A trial that reaches max_t is finished.
-            self.rung_levels.append(level)
-            level *= eta
-        self.rungs = {level: {} for level in self.rung_levels}
-        self.promoted = {level: set() for level in self.rung_levels}
+        self.make_rungs(grace_period)
         # Per trial: its configuration, and where it pauses or stops next.
         self.configs, self.milestone = {}, {}
         self.searcher = RandomSearcher(config_space, metric=metric)
 
+    def metric_names(self):
+        return [self.metric]
+
+    def make_rungs(self, grace_period):
+        """Empty rungs at grace_period * eta**k below max_t."""
+        self.rung_levels, level = [], grace_period
+        while level < self.max_t:
+            self.rung_levels.append(level)
+            level *= self.eta
+        self.rungs = {level: {} for level in self.rung_levels}
+        self.promoted = {level: set() for level in self.rung_levels}
+
     def next_level(self, level):
         """The rung above `level`, or max_t above the top rung."""
         return min([r for r in self.rung_levels if r > level] + [self.max_t])
-
-    def metric_names(self):
-        return [self.metric]
 
     def on_trial_result(self, trial, result):
         for key in (self.metric, self.resource_attr):
@@ -351,7 +424,7 @@ class AsyncSuccessiveHalving(TrialScheduler):
         return self.run_until(trial_id, self.next_level(0), False)
 
 
-# Saved from chapter_hyperparameter_optimization/sh-async.md
+# Saved from chapter_hyperparameter_optimization/asha-scratch.md
 class SyneTuneASHA(AsyncSuccessiveHalving):
     """ASHA with Syne Tune's quantile rule for promotions."""
     def promotable(self, level):
@@ -361,57 +434,34 @@ class SyneTuneASHA(AsyncSuccessiveHalving):
             return None
         best = min(waiting, key=results.get)
         values = sorted(results.values())
-        position = (len(values) - 1) * level / self.next_level(level) + 1
+        q = level / self.next_level(level)
+        position = (len(values) - 1) * q + 1
         i = int(position)
         cutoff = ((position - i) * values[i]
                   + (1 - (position - i)) * values[i - 1])
         return best if results[best] <= cutoff else None
 
 
-# Saved from chapter_hyperparameter_optimization/sh-async.md
-class TunerLog(StoreResultsCallback):
-    """Store the results, and log reports, decisions and suggestions."""
-    def __init__(self):
-        super().__init__()
-        self.events = []
-
-    def on_trial_result(self, trial, status, result, decision):
-        super().on_trial_result(trial, status, result, decision)
-        self.events.append(('result', trial.trial_id, result, decision))
-
-    def on_start_trial(self, trial):
-        self.events.append(('start', trial.trial_id, dict(trial.config)))
-
-    def on_resume_trial(self, trial):
-        self.events.append(('resume', trial.trial_id, dict(trial.config)))
+# Saved from chapter_hyperparameter_optimization/cluster.md
+def ray_report(trainer, **metrics):
+    """Report `metrics` to Ray Tune with a checkpoint of `trainer`."""
+    import tempfile
+    from ray import tune
+    with tempfile.TemporaryDirectory() as folder:
+        trainer.save_checkpoint(d2l.checkpoint_file(folder))
+        tune.report(metrics,
+                    checkpoint=tune.Checkpoint.from_directory(folder))
 
 
-# Saved from chapter_hyperparameter_optimization/sh-async.md
-def trials_per_rung(results, rungs):
-    """For each rung, the number of trials that got no further."""
-    reached = results.groupby('trial_id')['epoch'].max()
-    highest = reached.apply(lambda e: max(r for r in rungs if r <= e))
-    counts = highest.value_counts().reindex(rungs, fill_value=0)
-    return counts.rename_axis('highest rung').rename('trials')
-
-
-# Saved from chapter_hyperparameter_optimization/sh-async.md
-def replay(scheduler, events):
-    """Feed the events of a `TunerLog` to `scheduler`; return how many of
-    its decisions agree with the recorded ones, and how many there were."""
-    trials, agree = {}, 0
-    for kind, trial_id, data, *decision in events:
-        if kind == 'result':
-            ours = scheduler.on_trial_result(trials[trial_id], data)
-            agree += ours == decision[0]
-            continue
-        ours = scheduler.suggest(trial_id)
-        attr = scheduler.max_resource_attr
-        agree += (ours.spawn_new_trial_id == (kind == 'start')
-                  and ours.checkpoint_trial_id in (None, trial_id)
-                  and ours.config[attr] == data[attr])
-        trials.setdefault(trial_id, Trial(trial_id, data, None))
-    return agree, len(events)
+# Saved from chapter_hyperparameter_optimization/cluster.md
+def ray_restore(trainer, model, data):
+    """Restore the last checkpoint that this Ray Tune trial reported, if
+    there is one."""
+    from ray import tune
+    checkpoint = tune.get_checkpoint()
+    if checkpoint:
+        with checkpoint.as_directory() as folder:
+            trainer.load_checkpoint(d2l.checkpoint_file(folder), model, data)
 
 
 # Saved from chapter_hyperparameter_optimization/cluster.md

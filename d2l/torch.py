@@ -262,3 +262,22 @@ def objective(learning_rate, batch_size, max_epochs):
         trainer.save_checkpoint(checkpoint)
         report(epoch=trainer.epoch, startup=startup,
                validation_error=validation_error)
+
+
+# Saved from chapter_hyperparameter_optimization/cluster.md
+def objective_ray(config):
+    """The chapter's objective for Ray Tune: a trial that Ray restarts
+    continues from the last checkpoint that it reported."""
+    import ray
+    from d2l import torch as d2l
+    budget = d2l.hpo_budget()
+    model = d2l.AlexNet(lr=config['learning_rate'])
+    trainer = d2l.Trainer(max_epochs=1, num_gpus=1)
+    data = d2l.FashionMNIST(batch_size=config['batch_size'],
+                            **budget.data_args())
+    d2l.ray_restore(trainer, model, data)
+    node = ray.get_runtime_context().get_node_id()[:8]
+    while trainer.epoch < config['max_epochs']:
+        trainer.fit(model=model, data=data)
+        d2l.ray_report(trainer, epoch=trainer.epoch, node=node,
+                       validation_error=float(trainer.validate(model)))

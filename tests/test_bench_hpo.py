@@ -123,7 +123,7 @@ def test_committed_runs_have_five_seeds_per_method():
 
 
 def test_section_quotes_the_committed_results():
-    """Every figure that sh-async.md gives for the benchmark is what the
+    """Every figure that hpo-compare.md gives for the benchmark is what the
     report computes from the committed CSV files."""
     sys.path.insert(0, str(SCRIPT.parent))
     try:
@@ -133,7 +133,7 @@ def test_section_quotes_the_committed_results():
     _, table, _, target, sim_table = bench_hpo.tables(
         pd.read_csv(COMMITTED / 'real-pytorch-cpu.csv'),
         pd.read_csv(COMMITTED / 'simulated-pytorch-cpu.csv'))
-    text = (ROOT / 'chapter_hyperparameter_optimization' / 'sh-async.md'
+    text = (ROOT / 'chapter_hyperparameter_optimization' / 'hpo-compare.md'
             ).read_text()
     quoted = text[text.index('## How Much Faster'):text.index('## Summary')]
     expected = {f'{target:.3f}'}
@@ -145,4 +145,4 @@ def test_section_quotes_the_committed_results():
     for other in ('sync SH', 'random search'):
         expected.add(f'{times[128, other] / times[128, "ASHA"]:.1f}')
     missing = sorted(e for e in expected if e not in quoted)
-    assert not missing, f'sh-async.md does not quote {missing}'
+    assert not missing, f'hpo-compare.md does not quote {missing}'

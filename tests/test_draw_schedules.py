@@ -2,7 +2,7 @@
 
 tools/draw_schedules.py is a script, not a package module, so it is loaded
 from its path. Its ASHA decisions come from d2l.SyneTuneASHA, the
-scheduler of sh-async.md, which tests/test_asha_scratch.py checks against
+scheduler of asha-scratch.md, which tests/test_asha_scratch.py checks against
 Syne Tune's own.
 """
 import importlib.util

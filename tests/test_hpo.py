@@ -3,19 +3,12 @@ import contextlib
 import io
 import json
 import os
-import pathlib
-import re
 import sys
 
 import pandas as pd
 import pytest
 
 from d2l import hpo
-from conftest import FRAMEWORK
-
-CHAPTER = pathlib.Path(__file__).resolve().parent.parent / (
-    'chapter_hyperparameter_optimization')
-TAB = {'torch': 'pytorch'}.get(FRAMEWORK, FRAMEWORK)
 
 
 # Successive halving, on an objective whose errors are known in advance.
@@ -92,40 +85,23 @@ def test_bad_budget_name():
         hpo.choose_budget('gpu')
 
 
-# The objective, exactly as the sections show it for this framework.
+# The chapter's objective (saved from rs-async.md as d2l.objective).
 
-def section_objective(section):
-    """The source of `objective` in the section's cell for this tab."""
-    text = (CHAPTER / section).read_text()
-    for cell in re.findall(r'```\{\.python \.input\}\n(.*?)```', text,
-                           re.DOTALL):
-        if cell.startswith(f'#@tab {TAB}\ndef objective('):
-            return cell
-    raise AssertionError(f'no {TAB} objective in {section}')
-
-
-def test_the_sections_share_one_objective():
-    assert section_objective('rs-async.md') == section_objective(
-        'sh-async.md')
-
-
-def run_objective(monkeypatch, argv=(), **config):
-    """Call the section's objective in this process, as Syne Tune's worker
-    would with `argv` on its command line; return its reports."""
+def run_objective(d2l, monkeypatch, argv=(), **config):
+    """Call the objective in this process, as Syne Tune's worker would
+    with `argv` on its command line; return its reports."""
     monkeypatch.setenv(hpo.BUDGET_VAR, 'cpu')
     monkeypatch.setattr(sys, 'argv', ['objective', *argv])
-    namespace = {}
-    exec(section_objective('sh-async.md'), namespace)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        namespace['objective'](**config)
+        d2l.objective(**config)
     return [json.loads(line.split(':', 1)[1]) for line in
             out.getvalue().splitlines() if line.startswith('[tune-metric]')]
 
 
-def test_objective_reports_one_result_per_epoch(monkeypatch):
-    reports = run_objective(monkeypatch, learning_rate=0.01, batch_size=64,
-                            max_epochs=2)
+def test_objective_reports_one_result_per_epoch(d2l, monkeypatch):
+    reports = run_objective(d2l, monkeypatch, learning_rate=0.01,
+                            batch_size=64, max_epochs=2)
     assert [r['epoch'] for r in reports] == [1, 2]
     for r in reports:
         assert 0 <= r['validation_error'] <= 1
@@ -133,20 +109,21 @@ def test_objective_reports_one_result_per_epoch(monkeypatch):
     assert reports[0]['startup'] == reports[1]['startup']
 
 
-def test_objective_resumes_from_its_checkpoint(monkeypatch, tmp_path):
+def test_objective_resumes_from_its_checkpoint(d2l, monkeypatch, tmp_path):
     argv = ['--learning_rate', '0.01', '--st_checkpoint_dir', str(tmp_path)]
     config = dict(learning_rate=0.01, batch_size=64)
-    first = run_objective(monkeypatch, argv, max_epochs=1, **config)
+    first = run_objective(d2l, monkeypatch, argv, max_epochs=1, **config)
     assert (tmp_path / 'checkpoint.npz').is_file()
-    resumed = run_objective(monkeypatch, argv, max_epochs=3, **config)
+    resumed = run_objective(d2l, monkeypatch, argv, max_epochs=3, **config)
     assert [r['epoch'] for r in first + resumed] == [1, 2, 3]
     # Nothing left to train: a resumed trial at its maximum reports nothing.
-    assert run_objective(monkeypatch, argv, max_epochs=3, **config) == []
+    assert run_objective(d2l, monkeypatch, argv, max_epochs=3,
+                         **config) == []
 
 
 @pytest.fixture(scope='module')
-def asha_run(tmp_path_factory):
-    """A short ASHA run of the section's objective on the CPU budget:
+def asha_run(d2l, tmp_path_factory):
+    """A short ASHA run of the chapter's objective on the CPU budget:
     the results as load_experiment gives them, the raw results file, and
     the events that the tuner logged (d2l.TunerLog)."""
     with contextlib.redirect_stdout(io.StringIO()):
@@ -156,8 +133,6 @@ def asha_run(tmp_path_factory):
         from syne_tune.experiments import load_experiment
         from syne_tune.optimizer.baselines import ASHA
     folder = tmp_path_factory.mktemp('syne-tune')
-    namespace = {}
-    exec(section_objective('sh-async.md'), namespace)
     # Learning rates that learn something, so that the ranking is real.
     search_space = {'learning_rate': loguniform(1e-3, 1e-1),
                     'batch_size': randint(32, 128), 'max_epochs': 4}
@@ -182,7 +157,7 @@ def asha_run(tmp_path_factory):
         hpo.share_cpu_cores(2)
         log = hpo.TunerLog()
         tuner = Tuner(trial_backend=PythonBackend(
-                          tune_function=namespace['objective'],
+                          tune_function=d2l.objective,
                           config_space=search_space),
                       scheduler=scheduler, n_workers=2, sleep_time=1,
                       stop_criterion=enough, tuner_name='test-asha',
@@ -193,18 +168,40 @@ def asha_run(tmp_path_factory):
     return results, raw, (search_space, log.events)
 
 
+ASHA_ARGS = dict(metric='validation_error', resource_attr='epoch', max_t=4,
+                 grace_period=1, reduction_factor=2)
+
+
 def test_replay_of_the_run_agrees_with_syne_tune(asha_run):
-    """sh-async.md's replay: SyneTuneASHA, fed the events of a real Syne
-    Tune run, decides as Syne Tune's ASHA did at every step; the log holds
-    every report (the results file has them too), starts and a resume."""
+    """The replay of asha-scratch.md: SyneTuneASHA, fed the events of a
+    real Syne Tune run, decides as Syne Tune's ASHA did at every step; the
+    log holds every report (the results file has them too), starts and a
+    resume."""
     _, raw, (search_space, events) = asha_run
     kinds = [event[0] for event in events]
     assert kinds.count('result') == len(raw)
     assert kinds.count('start') >= 3 and kinds.count('resume') >= 1
-    scheduler = hpo.SyneTuneASHA(
-        search_space, metric='validation_error', resource_attr='epoch',
-        max_t=4, grace_period=1, reduction_factor=2)
+    scheduler = hpo.SyneTuneASHA(search_space, **ASHA_ARGS)
     assert hpo.replay(scheduler, events) == (len(events), len(events))
+
+
+def test_replay_makes_the_tuners_calls(asha_run):
+    """A fresh Syne Tune ASHA, replayed its own run, decides as it did: the
+    replay makes the calls that the tuner made (new trial ids, trials added
+    and removed), or Syne Tune's bookkeeping would diverge."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        from syne_tune.optimizer.baselines import ASHA
+    _, _, (search_space, events) = asha_run
+    scheduler = ASHA(search_space, mode='min', type='promotion',
+                     max_resource_attr='max_epochs', **ASHA_ARGS)
+    assert hpo.replay(scheduler, events) == (len(events), len(events))
+    # A logged decision that the scheduler would not make is counted.
+    tampered = list(events)
+    i = next(i for i, e in enumerate(events) if e[0] == 'result')
+    tampered[i] = (*events[i][:3], 'not a decision')
+    scheduler = ASHA(search_space, mode='min', type='promotion',
+                     max_resource_attr='max_epochs', **ASHA_ARGS)
+    assert hpo.replay(scheduler, tampered) == (len(events) - 1, len(events))
 
 
 def test_asha_run_resumes_trials_from_their_checkpoints(asha_run):

@@ -11,7 +11,7 @@ from epoch 2 to epoch 4 two more epochs. Both get the same wall-clock
 limit, the time synchronous successive halving needs for its bracket.
 
 The ASHA schedule is decided by the scheduler that the reader writes in
-sh-async.md, d2l.SyneTuneASHA, which decides as Syne Tune 0.13.0's
+asha-scratch.md, d2l.SyneTuneASHA, which decides as Syne Tune 0.13.0's
 ASHA(type='promotion') does (tests/test_asha_scratch.py): rungs are the
 levels R_MIN * ETA**k below MAX_T; a trial that reaches MAX_T is
 finished. A free worker scans the rungs from the top down and promotes
@@ -162,7 +162,7 @@ def asha_schedule(limit, trials=TRIALS, r_min=R_MIN, eta=ETA,
     """Event simulation of ASHA on `n_workers` workers.
 
     The decisions are those of d2l.SyneTuneASHA, the scheduler that
-    sh-async.md writes, with Syne Tune's promotion rule: a worker that is
+    asha-scratch.md writes, with Syne Tune's promotion rule: a worker that is
     free asks it for a job, and a job that ends reports its rung's result
     to it. Workers ask for work whenever they are free. At `limit` the
     tuner stops: no job starts then or later, and a job still running is

@@ -2,10 +2,12 @@
 
     python tests/cluster/node_failure.py CLUSTER_DIR OUTPUT_JSON
 
-Two trials of the cluster section's objective (this environment's framework) run on
-the two nodes; once Ray Tune has registered the first checkpoint of the trial on the
-worker node, the worker node is killed, while that trial trains its next epoch. Writes what happened to OUTPUT_JSON.
+Two trials of the cluster section's objective (d2l.objective_ray of this environment's
+framework) run on the two nodes; once Ray Tune has registered the first checkpoint of the
+trial on the worker node, the worker node is killed, while that trial trains its next epoch.
+Writes what happened to OUTPUT_JSON.
 """
+import importlib
 import importlib.util
 import json
 import os
@@ -15,7 +17,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / 'tests'))
-from test_hpo import section_objective  # noqa: E402
+from conftest import FRAMEWORK  # noqa: E402
 from d2l import hpo  # noqa: E402
 
 spec = importlib.util.spec_from_file_location(
@@ -56,10 +58,9 @@ def main(folder, output):
 
     budget = hpo.choose_budget('cpu')
     resources = hpo.init_ray(budget)
-    namespace = {}
-    exec(section_objective('cluster.md'), namespace)
+    d2l = importlib.import_module(f'd2l.{FRAMEWORK}')
     tuner = tune.Tuner(
-        tune.with_resources(namespace['objective'], resources),
+        tune.with_resources(d2l.objective_ray, resources),
         param_space={'learning_rate': 0.01, 'batch_size': 64,
                      'max_epochs': MAX_EPOCHS},
         tune_config=tune.TuneConfig(
