@@ -230,20 +230,16 @@ def plot_learning_curves(results, max_epochs):
     """Validation error of each trial against wall-clock time, coloured
     by the number of epochs that the trial reached."""
     d2l.set_figsize((6, 3.5))
-    cmap = d2l.plt.get_cmap('viridis')
-    labelled = set()
-    for trial_id, df in results.groupby('trial_id'):
-        reached = int(df['epoch'].max())
+    cmap, labelled = d2l.plt.get_cmap('viridis'), set()
+    trials = [df for _, df in results.groupby('trial_id')]
+    for df in sorted(trials, key=lambda df: df['epoch'].max()):
+        reached = int(df['epoch'].max())  # Sorted: the legend is too.
         d2l.plt.plot(
             df['st_tuner_time'], df['validation_error'], 'o-', ms=3,
             color=cmap(0.9 * (reached - 1) / max(max_epochs - 1, 1)),
             label=None if reached in labelled else f'epoch {reached}')
         labelled.add(reached)
-    handles, labels = d2l.plt.gca().get_legend_handles_labels()
-    order = sorted(range(len(labels)), key=lambda i: int(
-        labels[i].split()[1]))
-    d2l.plt.legend([handles[i] for i in order], [labels[i] for i in order],
-                   title='trial reached')
+    d2l.plt.legend(title='trial reached')
     d2l.plt.xlabel('wall-clock time (seconds)')
     d2l.plt.ylabel('validation error')
 
