@@ -27,9 +27,13 @@ command -v "$python" >/dev/null 2>&1 ||
   die "'$python' not found. Install Python 3.11 (Debian 12: sudo apt-get install python3 python3-venv) or run make PYTHON=/path/to/python3.11"
 # The pins resolve for CPython 3.11.2 (Debian 12's python3) and later 3.11 releases: `make
 # check-pins` checks each package's Requires-Python against 3.11.2.
-version=$("$python" -c 'import platform; print(platform.python_implementation(), platform.python_version())') ||
+version=$("$python" -c 'import platform as p; print(p.python_implementation(), p.python_version())') ||
   die "'$python' does not run"
-"$python" - <<'EOF' || die "requirements/*.txt are pinned for CPython 3.11.2 or a later 3.11 (Debian 12's python3 is 3.11.2); '$python' is $version. Install one (Debian 12: sudo apt-get install python3 python3-venv; elsewhere python.org, pyenv or your distribution) and run make PYTHON=/path/to/python3.11"
+too_old="requirements/*.txt are pinned for CPython 3.11.2 or a later 3.11 (Debian 12's python3"
+too_old+=" is 3.11.2); '$python' is $version. Install one (Debian 12: sudo apt-get install python3"
+too_old+=" python3-venv; elsewhere python.org, pyenv or your distribution), then run"
+too_old+=" make PYTHON=/path/to/python3.11"
+"$python" - <<'EOF' || die "$too_old"
 import platform, sys
 sys.exit(0 if platform.python_implementation() == 'CPython'
          and (3, 11, 2) <= sys.version_info[:3] < (3, 12) else 1)
