@@ -31,13 +31,11 @@ import sys
 import tempfile
 
 try:
-    from packaging.markers import Marker
     from packaging.requirements import Requirement
     from packaging.specifiers import SpecifierSet
     from packaging.utils import canonicalize_name
     from packaging.version import Version
 except ImportError:  # pip vendors packaging
-    from pip._vendor.packaging.markers import Marker
     from pip._vendor.packaging.requirements import Requirement
     from pip._vendor.packaging.specifiers import SpecifierSet
     from pip._vendor.packaging.utils import canonicalize_name
@@ -98,14 +96,26 @@ def reader_env():
     return env
 
 
+def logical_lines(path):
+    """(line number, line) of a requirement file, continuation lines joined."""
+    start, parts = None, []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        start = start or number
+        if line.endswith('\\'):
+            parts.append(line[:-1])
+            continue
+        yield start, ' '.join(parts + [line])
+        start, parts = None, []
+
+
 def parse(path, target):
-    """The pins of a requirement file that apply on target: [(Requirement, hashes, where)],
-    following `-r` and `-c` lines (constraints are returned as where='constraint')."""
+    """The pins of a requirement file that apply on target (its markers evaluated there):
+    ([(Requirement, [sha256, ...], kind, 'file:line')], [problem, ...]), following `-r` and
+    `-c` lines; kind is 'requirement' or 'constraint'."""
     pins, problems = [], []
 
     def read(path, kind):
-        text = re.sub(r'\\\n', ' ', path.read_text())  # continuation lines
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in logical_lines(path):
             line = line.split(' #')[0].strip()
             if not line or line.startswith('#'):
                 continue
@@ -204,11 +214,23 @@ def main(paths):
     if here != ('linux', 'x86_64', 'cpython', (3, 11)):
         sys.exit('tools/check_pins.py resolves Linux x86_64 with the Python it runs on: '
                  'run it with a CPython 3.11 on Linux x86_64')
+    # pip must be there, and see no configuration at all (no local wheels, indexes or
+    # constraints) in the environment the dry runs get.
+    config = subprocess.run([sys.executable, '-m', 'pip', 'config', 'list'], env=reader_env(),
+                            capture_output=True, text=True)
+    shown = [line for line in config.stdout.splitlines()
+             if line != f":env:.config-file='{os.devnull}'"]
+    if config.returncode != 0 or shown:
+        sys.exit(f'{sys.executable} -m pip config list, with PIP_CONFIG_FILE={os.devnull} and '
+                 f'no PIP_* variable, should show nothing:\n{config.stdout}{config.stderr}')
     failed = []
     for path in map(pathlib.Path, paths):
         path = path.resolve()
         if path.stem not in PLATFORMS:
             sys.exit(f'{path}: unknown requirement file (add it to PLATFORMS in {__file__})')
+        if not PLATFORMS[path.stem]:
+            print(f'--   {path.relative_to(ROOT)}: constraints only, checked with the file '
+                  'that reads them')
         for name in PLATFORMS[path.stem]:
             problems, summary = check(path, name)
             label = f'{path.relative_to(ROOT)} on {name}'
@@ -221,7 +243,8 @@ def main(paths):
                 print(f'ok   {label}: {summary}, all pinned, Python {OLDEST_PYTHON} or later')
             sys.stdout.flush()
     if failed:
-        sys.exit(f'check-pins: {len(failed)} failed: {", ".join(failed)}')
+        print(f'check-pins: {len(failed)} failed: {", ".join(failed)}')
+        sys.exit(1)
     print('check-pins: every requirement file resolves on the platforms it promises')
 
 

@@ -125,16 +125,15 @@ def main(framework):
     print(f'{out.relative_to(ROOT)}: {len(lines)} packages, '
           f'{sum(len(h) for _, h in chosen.values())} files')
     if framework == 'pytorch':
-        cuda = added
         CUDA_CONSTRAINTS.write_text('\n'.join(header([
             'Constraints, not requirements: read by requirements/pytorch.txt (its `-c` line); '
             'installs nothing by itself.',
             f'The versions of what {gpu_req} from the public package index (its CUDA build) '
-            'pulls on Linux x86_64: NVIDIA\'s and CUDA\'s packages, 2.2 GB, so that a '
+            'pulls on Linux x86_64 (NVIDIA\'s and CUDA\'s packages), so that a '
             'reader\'s environment is pinned too. The CPU build of the same version '
             '(2.13.0+cpu, which `torch==2.13.0` accepts) needs none of them.',
-            'Regenerate: python3 tools/pin_gpu_requirements.py pytorch']) + cuda) + '\n')
-        print(f'{CUDA_CONSTRAINTS.relative_to(ROOT)}: {len(cuda)} packages')
+            'Regenerate: python3 tools/pin_gpu_requirements.py pytorch']) + added) + '\n')
+        print(f'{CUDA_CONSTRAINTS.relative_to(ROOT)}: {len(added)} packages')
 
 
 if __name__ == '__main__':
