@@ -72,7 +72,7 @@ KERNELS := $(FRAMEWORKS:%=.envs/jupyter/kernels/d2l-%/kernel.json)
 .PHONY: html test help envs lib lib-check sysdeps data site notebooks eval \
         $(FRAMEWORKS:%=env-%) $(FRAMEWORKS:%=eval-%) $(FRAMEWORKS:%=pytest-%) \
         pytest bookcheck sphinx-check offline-check reader-check ci-checks lab bench bench-hpo \
-        bench-hpo-curves clean distclean
+        bench-hpo-curves clean distclean check-pins
 
 ## html: set everything up, evaluate every tab, build the HTML and the notebooks
 # Environments first: a GPU environment that cannot use the GPU changes the next choice.
@@ -104,6 +104,7 @@ help:
 	@echo "make lab             JupyterLab on the built notebooks, with the d2l-* kernels"
 	@echo "make bench           Trainer overhead, Fashion-MNIST read times, trial start-up"
 	@echo "make bench-hpo       RS, ASHA and sync SH: 5 seeds of real runs, simulation to 128 workers"
+	@echo "make check-pins      requirements/*.txt resolve on a reader's machine (network)"
 	@echo "make clean           remove _build/ (make distclean: also .envs/)"
 	@echo "One section: touch it (or edit it), then make html: only it is re-evaluated."
 	@echo "Budget: D2L_HPO_BUDGET=cpu|full make html (default: full with a GPU, else cpu)"
@@ -126,6 +127,7 @@ $(foreach fw,$(FRAMEWORKS),$(eval env-$(fw): .envs/$(ENV_$(fw))/.stamp \
 
 $(FRAMEWORKS:%=.envs/%/.stamp): .envs/%/.stamp: requirements/%.txt pyproject.toml tools/make_env.sh
 	tools/make_env.sh $* $(PYTHON)
+.envs/pytorch/.stamp: requirements/pytorch-linux-cuda-constraints.txt
 
 $(FRAMEWORKS:%=.envs/%-gpu/.stamp): .envs/%-gpu/.stamp: requirements/%-gpu.txt pyproject.toml \
     tools/make_env.sh tools/gpu_probe.py
@@ -143,6 +145,12 @@ $(foreach fw,$(FRAMEWORKS),$(eval $(call KERNEL_RULE,$(fw))))
 data: .envs/$(firstword $(CHOSEN_ENVS))/.stamp
 	@cd /tmp && $(CURDIR)/.envs/$(firstword $(CHOSEN_ENVS))/bin/python -c \
 	  'from d2l import data; print("Fashion-MNIST:", data.find_fashion_mnist())'
+
+# Each requirement file, resolved by pip as on a reader's machine (this machine's pip
+# configuration off, the public index) for Linux x86_64 and, where promised, macOS arm64:
+# every pin resolves, pip adds nothing unpinned. Needs the network: not part of `make test`.
+check-pins:
+	$(PYTHON) tools/check_pins.py
 
 lib:
 	@$(PYTHON) tools/build_lib.py

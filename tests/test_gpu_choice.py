@@ -11,6 +11,8 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'tools'))
+import check_pins  # noqa: E402
 CHOOSE = ROOT / 'tools' / 'choose_envs.sh'
 FRAMEWORKS = ('mxnet', 'pytorch', 'tensorflow')
 GPU_BUILDS = {'mxnet': 'mxnet-cu117', 'pytorch': 'torch', 'tensorflow': 'tensorflow'}
@@ -89,31 +91,43 @@ def test_makefile_builds_the_chosen_environments(machine, tmp_path, gpus, env, s
     assert (build / 'stamps' / 'envs').read_text().split() == [fw + suffix for fw in FRAMEWORKS]
 
 
-def pins(path):
-    """{canonical name: the requirement} of a requirements file."""
-    found = {}
-    for line in path.read_text().splitlines():
-        if line and not line.startswith('#'):
-            name = re.split(r'==| @ ', line)[0].split('[')[0]
-            found[name.lower().replace('_', '-')] = line
-    return found
+def pins(name):
+    """{canonical name: (requirement, its sha256 hashes)} of requirements/<name>.txt as pip
+    reads it on Linux x86_64 (markers evaluated), and the same of its `-c` constraints."""
+    found, problems = check_pins.parse(ROOT / 'requirements' / f'{name}.txt',
+                                       check_pins.TARGETS['linux-x86_64'])
+    assert not problems
+    return ({check_pins.canonicalize_name(req.name): (req, hashes)
+             for req, hashes, kind, _ in found if kind == kinds}
+            for kinds in ('requirement', 'constraint'))
 
 
 @pytest.mark.parametrize('fw', FRAMEWORKS)
 def test_gpu_requirements_swap_only_the_framework(fw):
-    """requirements/<fw>-gpu.txt is requirements/<fw>.txt with the framework's CPU build
-    replaced by its CUDA build of the same version, pinned by the URL of that wheel, plus what
-    the CUDA build needs; every other pin is the same."""
-    cpu, gpu = (pins(ROOT / 'requirements' / f'{name}.txt') for name in (fw, f'{fw}-gpu'))
-    cpu_build = cpu.pop(CPU_BUILDS[fw])
-    framework = gpu.pop(GPU_BUILDS[fw])
-    version = cpu_build.split('==')[1].split('+')[0]
-    wheel = framework.split(' @ ')[1].rsplit('/', 1)[1]
-    assert framework.startswith(f'{GPU_BUILDS[fw]} @ https://files.pythonhosted.org/')
-    assert f'-{version}-' in wheel and '+cpu' not in wheel and 'cp311' in wheel or 'py3' in wheel
-    assert {name: gpu[name] for name in cpu} == cpu
-    added = set(gpu) - set(cpu)
-    assert all(re.match(r'nvidia-|cuda-|triton$|wheel$', name) for name in added), added
+    """requirements/<fw>-gpu.txt is requirements/<fw>.txt (for Linux) with the framework's CPU
+    build replaced by its CUDA build of the same version, plus what the CUDA build needs;
+    every other pin is the same. Every line pins its files by sha256 (pip's hash-checking
+    mode), none by a URL. PyTorch's CPU file constrains what the CUDA build needs to the same
+    versions (a reader's pip takes that build from the public index)."""
+    cpu, cuda_constraints = pins(fw)
+    gpu, gpu_constraints = pins(f'{fw}-gpu')
+    assert not gpu_constraints
+    cpu_build, _ = cpu.pop(CPU_BUILDS[fw])
+    framework, _ = gpu[GPU_BUILDS[fw]]
+    assert str(framework.specifier) == str(cpu_build.specifier)
+    assert all(hashes and not req.url for req, hashes in gpu.values())
+    assert not any('://' in line or ' @ ' in line
+                   for path in (ROOT / 'requirements').glob('*.txt')
+                   for line in path.read_text().splitlines() if not line.startswith('#'))
+    gpu.pop(GPU_BUILDS[fw])
+    assert {name: str(gpu[name][0]) for name in cpu} == {
+        name: str(req) for name, (req, _) in cpu.items()}
+    added = {name: str(req) for name, (req, _) in gpu.items() if name not in cpu}
+    assert all(re.match(r'nvidia-|cuda-|triton$', name) for name in added), added
+    if fw == 'pytorch':
+        assert {name: str(req) for name, (req, _) in cuda_constraints.items()} == added
+    else:
+        assert not cuda_constraints
 
 
 def test_gpu_probe_says_why_it_cannot_compute_here():

@@ -25,9 +25,18 @@ die() { echo "error: $*" >&2; exit 1; }
 [ -f "$req" ] || die "no requirements file $req"
 command -v "$python" >/dev/null 2>&1 ||
   die "'$python' not found. Install Python 3.11 (Debian 12: sudo apt-get install python3 python3-venv) or run make PYTHON=/path/to/python3.11"
-"$python" - <<'EOF' || die "requirements/*.txt pin wheels for CPython 3.11; '$python' is not 3.11. Run make PYTHON=/path/to/python3.11"
-import sys
-sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)
+# The pins resolve for CPython 3.11.2 (Debian 12's python3) and later 3.11 releases: `make
+# check-pins` checks each package's Requires-Python against 3.11.2.
+version=$("$python" -c 'import platform as p; print(p.python_implementation(), p.python_version())') ||
+  die "'$python' does not run"
+too_old="requirements/*.txt are pinned for CPython 3.11.2 or a later 3.11 (Debian 12's python3"
+too_old+=" is 3.11.2); '$python' is $version. Install one (Debian 12: sudo apt-get install python3"
+too_old+=" python3-venv; elsewhere python.org, pyenv or your distribution), then run"
+too_old+=" make PYTHON=/path/to/python3.11"
+"$python" - <<'EOF' || die "$too_old"
+import platform, sys
+sys.exit(0 if platform.python_implementation() == 'CPython'
+         and (3, 11, 2) <= sys.version_info[:3] < (3, 12) else 1)
 EOF
 "$python" -c 'import venv, ensurepip' 2>/dev/null ||
   die "'$python' cannot create virtual environments. Debian: sudo apt-get install python3-venv"
@@ -36,8 +45,11 @@ echo "=== creating .envs/$name from requirements/$name.txt"
 rm -rf "$env"
 "$python" -m venv "$env"
 pip=("$env/bin/python" -m pip --disable-pip-version-check --no-input)
-# Fully pinned: pip still resolves, so a missing pin shows up as an extra package or a conflict.
-"${pip[@]}" install -q -r "$req"
+# Fully pinned (`make check-pins` checks that pip adds nothing). The GPU files also pin each
+# file by its sha256: pip's hash-checking mode installs exactly those files, never a local
+# build of the same version (such as torch 2.13.0+cpu).
+hash_mode=(); [ "$name" = "${name%-gpu}" ] || hash_mode=(--require-hashes)
+"${pip[@]}" install -q ${hash_mode[@]+"${hash_mode[@]}"} -r "$req"
 
 if [ "$name" != book ]; then
   framework=${name%-gpu}

@@ -3,74 +3,140 @@
 
     python3 tools/pin_gpu_requirements.py pytorch|tensorflow|mxnet
 
-The GPU environment is the CPU one with the framework's CPU build swapped for its CUDA
-build of the same version; everything else keeps its pin, and what the CUDA build adds
-(NVIDIA's runtime libraries as wheels) is pinned to what pip resolves from PyPI today.
-pip only reads the packages' metadata (`--dry-run --report`), so nothing of the several
-GB is downloaded. This machine's pip configuration (local wheels, a cap on torch) is
-ignored: the file must hold for any reader. The framework's wheel is pinned by its URL,
-so that no local build of the same version (torch 2.13.0+cpu) can stand in for it.
+The GPU environment is the CPU one (as on Linux x86_64) with the framework's CPU build
+swapped for its CUDA build of the same version; everything else keeps its pin, and what the
+CUDA build adds (NVIDIA's runtime libraries as wheels) is pinned to what pip resolves from
+the public package index today. pip only reads the packages' metadata (`--dry-run
+--report`, as tools/check_pins.py runs it: this machine's pip configuration switched off), so
+nothing of the several GB is downloaded.
+
+Every line carries the sha256 of each file that pip may pick for it on Linux x86_64 with
+CPython 3.11 and glibc 2.28 or later (a newer glibc may select another manylinux wheel of
+the same version: the tool resolves once per glibc level where the choice changes).
+tools/make_env.sh installs the file in pip's hash-checking mode, so that exactly these files
+are installed: no local build of the same version (torch 2.13.0+cpu) can stand in for them.
+
+For PyTorch it also writes requirements/pytorch-linux-cuda-constraints.txt, the versions of
+what PyPI's torch pulls on Linux x86_64 (requirements/pytorch.txt reads it with `-c`).
 """
-import json
-import os
 import pathlib
-import subprocess
+import re
 import sys
 import tempfile
+import textwrap
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import check_pins  # noqa: E402
+from check_pins import ROOT, canonicalize_name  # noqa: E402
+
 # CPU requirement -> its CUDA build (same release). mxnet-cu117 is the newest CUDA
 # build of MXNet 1.9.1, the last release.
 CUDA_BUILD = {'pytorch': ('torch', 'torch==2.13.0'),
-              'tensorflow': ('tensorflow_cpu', 'tensorflow[and-cuda]==2.21.0'),
+              'tensorflow': ('tensorflow-cpu', 'tensorflow[and-cuda]==2.21.0'),
               'mxnet': ('mxnet', 'mxnet-cu117==1.9.1')}
+MIN_GLIBC = 28  # torch 2.13's wheels are manylinux_2_28
+TOP_GLIBC = 60  # above any glibc a reader has: the resolution of the newest systems
+CUDA_CONSTRAINTS = ROOT / 'requirements' / 'pytorch-linux-cuda-constraints.txt'
 
 
-def canonical(name):
-    return name.lower().replace('_', '-')
+def manylinux_options(glibc):
+    """pip's --platform options for Linux x86_64 with glibc 2.<glibc> (best tags first)."""
+    tags = [f'manylinux_2_{m}_x86_64' for m in range(glibc, 16, -1)]
+    tags += ['manylinux2014_x86_64', 'manylinux_2_12_x86_64', 'manylinux2010_x86_64',
+             'manylinux_2_5_x86_64', 'manylinux1_x86_64', 'linux_x86_64']
+    options = [option for tag in tags for option in ('--platform', tag)]
+    return options + ['--implementation', 'cp', '--abi', 'cp311',
+                      '--python-version', check_pins.OLDEST_PYTHON, '--only-binary=:all:']
+
+
+def wheel_glibc(url):
+    """The oldest glibc minor version a wheel's file name accepts (0: any)."""
+    levels = [int(m) for m in re.findall(r'manylinux_2_(\d+)_', url)]
+    levels += [{'2014': 17, '2010': 12, '1': 5}[m] for m in
+               re.findall(r'manylinux(2014|2010|1)_', url)]
+    return min(levels, default=0)
+
+
+def resolve(requirements):
+    """{name: (version, {sha256, ...})} over every glibc level from TOP_GLIBC to MIN_GLIBC
+    where pip's choice of files can change."""
+    chosen, glibc = {}, TOP_GLIBC
+    with tempfile.TemporaryDirectory() as tmp:
+        req = pathlib.Path(tmp, 'requirements.txt')
+        req.write_text('\n'.join(requirements) + '\n')
+        while glibc >= MIN_GLIBC:
+            report, output = check_pins.dry_run(req, 'linux-x86_64', manylinux_options(glibc),
+                                                tmp)
+            if report is None:
+                sys.exit('pip cannot resolve:\n' + '\n'.join(check_pins.errors(output)))
+            needs = 0
+            for item in report['install']:
+                name, version = item['metadata']['name'], item['metadata']['version']
+                sha256 = item['download_info']['archive_info']['hashes']['sha256']
+                known = chosen.setdefault(name, (version, set()))
+                if known[0] != version:
+                    sys.exit(f'{name}: {known[0]} on a newer glibc, {version} on 2.{glibc}')
+                known[1].add(sha256)
+                needs = max(needs, wheel_glibc(item['download_info']['url']))
+            print(f'glibc 2.{glibc}: {len(report["install"])} packages, newest manylinux '
+                  f'wheel chosen needs 2.{needs}')
+            glibc = needs - 1
+    return chosen
+
+
+def header(lines):
+    """Comment lines, wrapped."""
+    return [wrapped for line in lines
+            for wrapped in textwrap.wrap(line, 95, initial_indent='# ',
+                                         subsequent_indent='#   ', break_on_hyphens=False)]
 
 
 def main(framework):
     cpu_name, gpu_req = CUDA_BUILD[framework]
     cpu_file = ROOT / 'requirements' / f'{framework}.txt'
-    pins = [line for line in cpu_file.read_text().splitlines()
-            if line and not line.startswith('#')]
-    kept = [p for p in pins if canonical(p.split('==')[0]) != canonical(cpu_name)]
-    assert len(kept) == len(pins) - 1, f'{cpu_name} is not pinned in {cpu_file}'
-    with tempfile.TemporaryDirectory() as tmp:
-        req, report = pathlib.Path(tmp, 'req.txt'), pathlib.Path(tmp, 'report.json')
-        req.write_text('\n'.join(kept + [gpu_req]) + '\n')
-        env = {k: v for k, v in os.environ.items() if not k.startswith('PIP_')}
-        env['PIP_CONFIG_FILE'] = os.devnull
-        subprocess.run([sys.executable, '-m', 'pip', 'install', '--dry-run', '--quiet',
-                        '--ignore-installed', '--report', str(report), '-r', str(req)],
-                       env=env, check=True)
-        installs = json.loads(report.read_text())['install']
-    gpu_name = canonical(gpu_req.split('[')[0].split('==')[0])
-    lines = []
-    for item in installs:
-        name, version = item['metadata']['name'], item['metadata']['version']
-        if canonical(name) == gpu_name:
-            lines.append(f"{name} @ {item['download_info']['url']}")
-        else:
-            lines.append(f'{name}=={version}')
-    added = sorted({canonical(line.split('==')[0].split(' @ ')[0]) for line in lines}
-                   - {canonical(p.split('==')[0]) for p in kept})
-    header = [
-        f'# Fully pinned environment .envs/{framework}-gpu (Python 3.11, Linux x86_64), '
-        'created by `make` when it finds an NVIDIA GPU (README: "GPUs").',
-        f'# requirements/{framework}.txt with {cpu_name} replaced by its CUDA build '
-        f'{gpu_req}, which adds: {" ".join(added)}.',
-        f'# Regenerate: python3 tools/pin_gpu_requirements.py {framework}']
+    pins, problems = check_pins.parse(cpu_file, check_pins.TARGETS['linux-x86_64'])
+    if problems:
+        sys.exit('\n'.join(problems))
+    kept = [f'{req.name}{req.specifier}' for req, _, kind, _ in pins
+            if kind == 'requirement' and canonicalize_name(req.name) != cpu_name]
+    assert len(kept) == len([p for p in pins if p[2] == 'requirement']) - 1, \
+        f'{cpu_name} is not pinned (for Linux) in {cpu_file}'
+    chosen = resolve(kept + [gpu_req])
+    gpu_name = canonicalize_name(gpu_req.split('[')[0].split('==')[0])
+    lines, added = [], []
+    for name, (version, hashes) in sorted(chosen.items(), key=lambda kv: kv[0].lower()):
+        key = canonicalize_name(name)
+        if key == gpu_name:
+            name = gpu_req.split('==')[0]  # with its extra, e.g. tensorflow[and-cuda]
+        if key != gpu_name and key not in {canonicalize_name(k.split('==')[0]) for k in kept}:
+            added.append(f'{name}=={version}')
+        lines.append(f'{name}=={version}' + ''.join(f' \\\n    --hash=sha256:{h}'
+                                                    for h in sorted(hashes)))
     out = ROOT / 'requirements' / f'{framework}-gpu.txt'
-    out.write_text('\n'.join(header + sorted(lines, key=str.lower)) + '\n')
-    print(f'{out}: {len(lines)} packages, added {" ".join(added)}')
+    adds = ' '.join(a.split('==')[0] for a in added) or 'nothing else'
+    out.write_text('\n'.join(header([
+        f'Fully pinned environment .envs/{framework}-gpu (CPython 3.11.2 or later 3.11, Linux '
+        'x86_64, glibc 2.28 or later), created by `make` when it finds an NVIDIA GPU '
+        '(README: "GPUs"), installed in pip\'s hash-checking mode (--require-hashes).',
+        f'requirements/{framework}.txt with {cpu_name} replaced by its CUDA build {gpu_req}, '
+        f'which adds: {adds}.',
+        f'Regenerate: python3 tools/pin_gpu_requirements.py {framework}; then make check-pins',
+    ]) + lines) + '\n')
+    print(f'{out.relative_to(ROOT)}: {len(lines)} packages, '
+          f'{sum(len(h) for _, h in chosen.values())} files')
+    if framework == 'pytorch':
+        CUDA_CONSTRAINTS.write_text('\n'.join(header([
+            'Constraints, not requirements: read by requirements/pytorch.txt (its `-c` line); '
+            'installs nothing by itself.',
+            f'The versions of what {gpu_req} from the public package index (its CUDA build) '
+            'pulls on Linux x86_64 (NVIDIA\'s and CUDA\'s packages), so that a '
+            'reader\'s environment is pinned too. The CPU build of the same version '
+            '(2.13.0+cpu, which `torch==2.13.0` accepts) needs none of them.',
+            'Regenerate: python3 tools/pin_gpu_requirements.py pytorch']) + added) + '\n')
+        print(f'{CUDA_CONSTRAINTS.relative_to(ROOT)}: {len(added)} packages')
 
 
 if __name__ == '__main__':
     if len(sys.argv) != 2 or sys.argv[1] not in CUDA_BUILD:
         sys.exit(f'usage: {sys.argv[0]} {"|".join(CUDA_BUILD)}')
-    # pip resolves for the Python and platform it runs on.
-    if sys.version_info[:2] != (3, 11) or os.uname().machine != 'x86_64':
-        sys.exit('run this with Python 3.11 on Linux x86_64, e.g. .envs/book/bin/python')
     main(sys.argv[1])
