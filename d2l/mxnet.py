@@ -305,6 +305,33 @@ class _Transformed:
 # here: edit the section and run `make lib` (or `python tools/build_lib.py`).
 
 
+# Saved from chapter_hyperparameter_optimization/hyperopt-intro.md
+def alexnet_epochs(learning_rate, batch_size, max_epochs, seed=None):
+    """Train AlexNet; after each epoch, yield the validation error."""
+    import numpy
+    from d2l import mxnet as d2l
+    if seed is not None:  # Gluon shuffles the data with NumPy.
+        npx.random.seed(seed)
+        numpy.random.seed(seed)
+    model = d2l.AlexNet(lr=learning_rate)
+    model.board.display = False  # No live plot for every trial.
+    trainer = d2l.Trainer(max_epochs=1, num_gpus=1)
+    data = d2l.FashionMNIST(batch_size, **d2l.hpo_budget().data_args())
+    for epoch in range(1, max_epochs + 1):
+        trainer.fit(model=model, data=data)  # One more epoch.
+        yield {'epoch': epoch,
+               'validation_error': float(trainer.validate(model))}
+
+
+# Saved from chapter_hyperparameter_optimization/hyperopt-intro.md
+def train_alexnet(learning_rate, batch_size, max_epochs, seed=None):
+    """The validation error of AlexNet after `max_epochs` epochs."""
+    for report in alexnet_epochs(learning_rate, batch_size, max_epochs,
+                                 seed):
+        pass
+    return report['validation_error']
+
+
 # Saved from chapter_hyperparameter_optimization/rs-async.md
 def objective(learning_rate, batch_size, max_epochs):
     """Train AlexNet one epoch at a time; after each epoch, save a
