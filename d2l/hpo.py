@@ -29,7 +29,6 @@ with contextlib.redirect_stdout(io.StringIO()):
     from syne_tune.config_space import Categorical, Domain, Float, Integer
     from syne_tune.optimizer.scheduler import (
         SchedulerDecision, TrialScheduler, TrialSuggestion)
-    from syne_tune.optimizer.schedulers.searchers import RandomSearcher
     from syne_tune.results_callback import StoreResultsCallback
 
 # The saved code refers to the library as `d2l`, as the sections do.
@@ -291,6 +290,181 @@ def random_search(objective, config_space, num_trials, seed=None):
     return records
 
 
+# Saved from chapter_hyperparameter_optimization/hyperopt-api.md
+class HPOSearcher(d2l.HyperParameters):
+    """Proposes configurations, and learns from their results."""
+    def sample_configuration(self):
+        """A new configuration, or None if there is none left."""
+        raise NotImplementedError
+
+    def update(self, config, report):
+        """Take note of a report of a trial with configuration `config`."""
+        pass
+
+
+# Saved from chapter_hyperparameter_optimization/hyperopt-api.md
+class RandomSearcher(HPOSearcher):
+    """Draws every configuration at random from the search space."""
+    def __init__(self, config_space, seed=None):
+        d2l.check_config_space(config_space)
+        self.save_hyperparameters()
+        self.rng = random.Random(seed)
+
+    def sample_configuration(self):
+        return d2l.sample_config(self.config_space, self.rng)
+
+
+# Saved from chapter_hyperparameter_optimization/hyperopt-api.md
+class HPOScheduler(d2l.HyperParameters):
+    """Decides which trial runs next, and after each report of a running
+    trial whether it continues, pauses or stops."""
+    def suggest(self, trial_id):
+        """A configuration to start as trial `trial_id`, the id of a
+        paused trial to resume, or None to end the experiment."""
+        raise NotImplementedError
+
+    def on_trial_result(self, trial_id, report):
+        """'continue', 'pause' or 'stop' the trial that sent `report`."""
+        raise NotImplementedError
+
+    def on_trial_complete(self, trial_id):
+        """The objective of the trial has returned."""
+        pass
+
+    def on_trial_error(self, trial_id):
+        """The objective of the trial has raised an error."""
+        pass
+
+
+# Saved from chapter_hyperparameter_optimization/hyperopt-api.md
+class FIFOScheduler(HPOScheduler):
+    """Starts the searcher's configurations in turn; every trial runs
+    to its end."""
+    def __init__(self, searcher, metric='validation_error'):
+        self.save_hyperparameters()
+        self.configs = {}
+
+    def suggest(self, trial_id):
+        self.configs[trial_id] = self.searcher.sample_configuration()
+        return self.configs[trial_id]
+
+    def on_trial_result(self, trial_id, report):
+        self.searcher.update(self.configs[trial_id], report)
+        return 'continue'
+
+
+# Saved from chapter_hyperparameter_optimization/hyperopt-api.md
+def check_count(name, value, minimum=1):
+    """Raise a ValueError unless `value` is an integer >= `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, int) or (
+            value < minimum):
+        raise ValueError(f'{name} must be an integer >= {minimum}, got '
+                         f'{value!r}')
+
+class HPOTuner(d2l.HyperParameters):
+    """Runs the trials of `objective` on one worker, as `scheduler`
+    decides, and keeps the books."""
+    def __init__(self, scheduler, objective, max_failures=1):
+        d2l.check_count('max_failures', max_failures, minimum=0)
+        self.save_hyperparameters()
+        self.configs, self.status, self.paused = [], {}, {}
+        self.reports, self.failures = [], {}
+        self.elapsed, self.incumbent, self.incumbent_error = 0, None, math.inf
+
+
+# Saved from chapter_hyperparameter_optimization/hyperopt-api.md
+@d2l.add_to_class(HPOTuner)
+def next_job(self, num_trials):
+    """(trial id, its reports) to run next, or None at the end."""
+    trial_id = len(self.configs)
+    if trial_id == num_trials and not self.paused:
+        return None
+    suggestion = self.scheduler.suggest(trial_id)
+    if isinstance(suggestion, dict) and trial_id < num_trials:
+        self.configs.append(suggestion)
+        return trial_id, self.objective(**suggestion)
+    if suggestion is None or isinstance(suggestion, dict):
+        return None
+    if suggestion not in self.paused:
+        raise ValueError('suggest must return a configuration, one of the '
+                         f'paused trials {sorted(self.paused)} or None, '
+                         f'got {suggestion!r}')
+    return suggestion, self.paused.pop(suggestion)
+
+
+# Saved from chapter_hyperparameter_optimization/hyperopt-api.md
+@d2l.add_to_class(HPOTuner)
+def next_report(self, trial_id, reports):
+    """The trial's next report; None when it has ended or failed."""
+    tic = time.time()
+    try:
+        return next(reports)
+    except StopIteration:
+        self.status[trial_id] = 'completed'
+        self.scheduler.on_trial_complete(trial_id)
+    except Exception as error:  # Training failed; the tuner goes on.
+        self.fail(trial_id, error)
+    finally:
+        self.elapsed += time.time() - tic
+
+@d2l.add_to_class(HPOTuner)
+def fail(self, trial_id, error):
+    """Record a failed trial; give up after more than max_failures."""
+    self.status[trial_id], self.failures[trial_id] = 'failed', error
+    self.scheduler.on_trial_error(trial_id)
+    if len(self.failures) > self.max_failures:
+        raise RuntimeError(
+            f'{len(self.failures)} trials failed, more than max_failures='
+            f'{self.max_failures}; the last, trial {trial_id} with '
+            f'{self.configs[trial_id]}, raised {error!r}') from error
+
+
+# Saved from chapter_hyperparameter_optimization/hyperopt-api.md
+@d2l.add_to_class(HPOTuner)
+def on_report(self, trial_id, report):
+    """Book `report`; return the scheduler's decision about the trial."""
+    metric = self.scheduler.metric
+    if not isinstance(report, dict) or metric not in report:
+        raise ValueError(f'trial {trial_id} reported {report!r}; a report '
+                         f'must be a dict with the metric {metric!r}')
+    if report[metric] < self.incumbent_error:
+        self.incumbent = self.configs[trial_id]
+        self.incumbent_error = report[metric]
+    self.reports.append(dict(report, trial_id=trial_id, elapsed=self.elapsed,
+                             incumbent_error=self.incumbent_error))
+    decision = self.scheduler.on_trial_result(trial_id, report)
+    if decision not in ('continue', 'pause', 'stop'):
+        raise ValueError("the scheduler's decision must be 'continue', "
+                         f"'pause' or 'stop', got {decision!r}")
+    return decision
+
+
+# Saved from chapter_hyperparameter_optimization/hyperopt-api.md
+@d2l.add_to_class(HPOTuner)
+def run_job(self, trial_id, reports):
+    """Train the trial until it ends, fails, pauses or stops."""
+    self.status[trial_id] = 'running'
+    while self.status[trial_id] == 'running':
+        report = self.next_report(trial_id, reports)
+        if self.status[trial_id] != 'running':  # It ended or failed.
+            break
+        decision = self.on_report(trial_id, report)
+        if decision == 'pause':
+            self.status[trial_id], self.paused[trial_id] = 'paused', reports
+        elif decision == 'stop':
+            self.status[trial_id] = 'stopped'
+            reports.close()
+
+@d2l.add_to_class(HPOTuner)
+def run(self, num_trials):
+    """Run until `num_trials` trials have started and none is left to
+    resume, or the scheduler suggests nothing; return the incumbent."""
+    d2l.check_count('num_trials', num_trials)
+    while (job := self.next_job(num_trials)) is not None:
+        self.run_job(*job)
+    return self.incumbent
+
+
 # Saved from chapter_hyperparameter_optimization/rs-async.md
 def hpo_search_space(max_epochs):
     """The chapter's search space: the learning rate (log scale) and
@@ -430,7 +604,7 @@ class AsyncSuccessiveHalving(TrialScheduler):
         self.make_rungs(grace_period)
         # Per trial: its configuration, and where it pauses or stops next.
         self.configs, self.milestone = {}, {}
-        self.searcher = RandomSearcher(config_space, metric=metric)
+        self.searcher = d2l.RandomSearcher(config_space)
 
     def metric_names(self):
         return [self.metric]
@@ -489,7 +663,7 @@ class AsyncSuccessiveHalving(TrialScheduler):
             if promoted is not None:
                 self.promoted[level].add(promoted)
                 return self.run_until(promoted, self.next_level(level), True)
-        config = self.searcher.get_config(trial_id=str(trial_id))
+        config = self.searcher.sample_configuration()
         if config is None:  # The searcher has nothing left to propose.
             return None
         self.configs[trial_id] = config
