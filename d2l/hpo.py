@@ -218,31 +218,26 @@ def init_ray(budget):
 
 
 # Saved from chapter_hyperparameter_optimization/hyperopt-intro.md
-DOMAIN_KINDS = {
-    Float._Uniform: 'uniform', Float._LogUniform: 'loguniform',
-    Integer._Uniform: 'randint', Integer._LogUniform: 'lograndint',
-    Categorical._Uniform: 'choice'}
-
 def domain_kind(name, domain):
     """'constant', or the kind of domain of hyperparameter `name`."""
     if not isinstance(domain, Domain):
         return 'constant'
-    kind = d2l.DOMAIN_KINDS.get(type(domain.get_sampler()))
-    if kind is None:
+    kinds = {Float._Uniform: 'uniform', Float._LogUniform: 'loguniform',
+             Integer._Uniform: 'randint', Integer._LogUniform: 'lograndint',
+             Categorical._Uniform: 'choice'}
+    if type(domain.get_sampler()) not in kinds:
         raise ValueError(
             f'config_space[{name!r}] is {domain}, which we cannot sample; '
-            f'allowed are {", ".join(d2l.DOMAIN_KINDS.values())} or a '
-            'constant')
-    return kind
+            f'allowed are {", ".join(kinds.values())} or a constant')
+    return kinds[type(domain.get_sampler())]
 
 
 # Saved from chapter_hyperparameter_optimization/hyperopt-intro.md
 def check_config_space(config_space):
     """The kind of each hyperparameter of `config_space`, by name."""
     if not isinstance(config_space, dict) or not config_space:
-        raise ValueError('config_space must be a non-empty dict of '
-                         f'hyperparameter names and domains, got '
-                         f'{config_space!r}')
+        raise ValueError('config_space must be a non-empty dict of names '
+                         f'and domains, got {config_space!r}')
     kinds = {name: d2l.domain_kind(name, domain)
              for name, domain in config_space.items()}
     if set(kinds.values()) == {'constant'}:
@@ -262,11 +257,14 @@ def sample_value(kind, domain, rng):
         return rng.uniform(domain.lower, domain.upper)
     if kind == 'randint':
         return rng.randint(domain.lower, domain.upper)  # Both included.
+    # On a logarithmic scale, the logarithm of the value is uniform.
     value = math.exp(rng.uniform(math.log(domain.lower),
                                  math.log(domain.upper)))
     value = min(max(value, domain.lower), domain.upper)  # Round-off.
     return value if kind == 'loguniform' else round(value)
 
+
+# Saved from chapter_hyperparameter_optimization/hyperopt-intro.md
 def sample_config(config_space, rng):
     """A configuration drawn at random from `config_space` with `rng`."""
     kinds = d2l.check_config_space(config_space)
@@ -407,6 +405,8 @@ def next_report(self, trial_id, reports):
     finally:
         self.elapsed += time.time() - tic
 
+
+# Saved from chapter_hyperparameter_optimization/hyperopt-api.md
 @d2l.add_to_class(HPOTuner)
 def fail(self, trial_id, error):
     """Record a failed trial; give up after more than max_failures."""
@@ -455,6 +455,8 @@ def run_job(self, trial_id, reports):
             self.status[trial_id] = 'stopped'
             reports.close()
 
+
+# Saved from chapter_hyperparameter_optimization/hyperopt-api.md
 @d2l.add_to_class(HPOTuner)
 def run(self, num_trials):
     """Run until `num_trials` trials have started and none is left to

@@ -309,6 +309,7 @@ class _Transformed:
 def alexnet_epochs(learning_rate, batch_size, max_epochs, seed=None):
     """Train AlexNet; after each epoch, yield the validation error."""
     import numpy
+    from mxnet import npx
     from d2l import mxnet as d2l
     if seed is not None:  # Gluon shuffles the data with NumPy.
         npx.random.seed(seed)

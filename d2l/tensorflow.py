@@ -314,6 +314,7 @@ class FashionMNIST(_data.FashionMNISTBase):
 # Saved from chapter_hyperparameter_optimization/hyperopt-intro.md
 def alexnet_epochs(learning_rate, batch_size, max_epochs, seed=None):
     """Train AlexNet; after each epoch, yield the validation error."""
+    import tensorflow as tf
     from d2l import tensorflow as d2l
     if seed is not None:  # TensorFlow, Keras, NumPy and `random`.
         tf.keras.utils.set_random_seed(seed)

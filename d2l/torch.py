@@ -246,6 +246,7 @@ class _Transformed:
 # Saved from chapter_hyperparameter_optimization/hyperopt-intro.md
 def alexnet_epochs(learning_rate, batch_size, max_epochs, seed=None):
     """Train AlexNet; after each epoch, yield the validation error."""
+    import torch
     from d2l import torch as d2l
     if seed is not None:  # PyTorch also shuffles the data.
         torch.manual_seed(seed)
