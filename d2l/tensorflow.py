@@ -331,6 +331,7 @@ def alexnet_epochs(learning_rate, batch_size, max_epochs, seed=None):
 # Saved from chapter_hyperparameter_optimization/hyperopt-intro.md
 def train_alexnet(learning_rate, batch_size, max_epochs, seed=None):
     """The validation error of AlexNet after `max_epochs` epochs."""
+    d2l.check_positive('max_epochs', max_epochs)
     for report in alexnet_epochs(learning_rate, batch_size, max_epochs,
                                  seed):
         pass

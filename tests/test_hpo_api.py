@@ -341,3 +341,9 @@ def test_syne_tune_stops_after_more_than_max_failures(syne_tune_run):
     # and failed in between).
     assert tuner.tuning_status.num_trials_failed >= 2
     assert tuner.tuning_status.num_trials_completed == 0
+
+
+@pytest.mark.parametrize('max_epochs', [0, -1])
+def test_train_alexnet_needs_epochs(d2l, cpu_budget, max_epochs):
+    with pytest.raises(ValueError, match='max_epochs must be positive'):
+        d2l.train_alexnet(learning_rate=0.01, batch_size=64, max_epochs=max_epochs)
