@@ -26,7 +26,8 @@ from d2l.core import __getattr__  # noqa: F401  (d2l.plt, on first use)
 logging.getLogger('ray.widgets.util').setLevel(logging.WARNING)
 with contextlib.redirect_stdout(io.StringIO()):
     from syne_tune.backend.trial_status import Trial
-    from syne_tune.config_space import Categorical, Domain, Float, Integer
+    from syne_tune.config_space import (
+        Categorical, Domain, Float, Integer, loguniform, randint)
     from syne_tune.optimizer.scheduler import (
         SchedulerDecision, TrialScheduler, TrialSuggestion)
     from syne_tune.results_callback import StoreResultsCallback
@@ -288,6 +289,13 @@ def random_search(objective, config_space, num_trials, seed=None):
     return records
 
 
+# Saved from chapter_hyperparameter_optimization/hyperopt-intro.md
+def hpo_search_space(max_epochs):
+    """The chapter's search space, with `max_epochs` fixed."""
+    return {'learning_rate': loguniform(1e-5, 1e-1),
+            'batch_size': randint(8, 128), 'max_epochs': max_epochs}
+
+
 # Saved from chapter_hyperparameter_optimization/hyperopt-api.md
 class HPOSearcher(d2l.HyperParameters):
     """Proposes configurations, and learns from their results."""
@@ -465,16 +473,6 @@ def run(self, num_trials):
     while (job := self.next_job(num_trials)) is not None:
         self.run_job(*job)
     return self.incumbent
-
-
-# Saved from chapter_hyperparameter_optimization/rs-async.md
-def hpo_search_space(max_epochs):
-    """The chapter's search space: the learning rate (log scale) and
-    the batch size of SGD; the number of epochs is fixed."""
-    from syne_tune.config_space import loguniform, randint
-    return {'learning_rate': loguniform(1e-5, 1e-1),
-            'batch_size': randint(8, 128),
-            'max_epochs': max_epochs}
 
 
 # Saved from chapter_hyperparameter_optimization/rs-async.md
