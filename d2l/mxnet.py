@@ -360,7 +360,9 @@ def objective_ray(config):
     """The chapter's objective for Ray Tune: a trial that Ray restarts
     continues from the last checkpoint that it reported."""
     import ray
+    from mxnet import npx
     from d2l import mxnet as d2l
+    npx.set_np()  # Ray runs a trial in a thread; NumPy mode is per thread
     budget = d2l.hpo_budget()
     model = d2l.AlexNet(lr=config['learning_rate'])
     trainer = d2l.Trainer(max_epochs=1, num_gpus=1)

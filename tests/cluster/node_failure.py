@@ -54,7 +54,10 @@ def main(folder, output):
                 ray_cluster.kill_node(folder, 1)
 
         def on_trial_recover(self, iteration, trials, trial, **info):
-            run.setdefault('recovered', time.time() - run['kill_time'])
+            # A trial that fails before the kill is an error of its own,
+            # which run['errors'] reports; only the killed one recovers.
+            if run.get('killed') == trial.trial_id:
+                run.setdefault('recovered', time.time() - run['kill_time'])
 
     budget = hpo.choose_budget('cpu')
     resources = hpo.init_ray(budget)
