@@ -2,6 +2,7 @@
 and the parts of `DataModule` and `Trainer` that no framework changes."""
 import argparse
 import contextlib
+import importlib
 import inspect
 import json
 import os
@@ -22,15 +23,25 @@ __all__ = ['CheckpointError', 'DataModule', 'HyperParameters',
 
 
 def __getattr__(name):
-    """`d2l.plt`, imported on first use: matplotlib takes half a second to
-    import, which every trial process would pay without ever plotting.
+    """`d2l.plt` and the public names of `d2l.hpo`, imported on first use.
+
+    A trial process imports d2l but never plots or schedules: matplotlib
+    takes half a second to import, and `d2l.hpo` imports Syne Tune, which
+    imports Ray Tune (one to two seconds together).
 
     The framework modules and `d2l.hpo` import this function, so that
-    `d2l.plt` works on them too.
+    `d2l.plt`, `d2l.AsyncSuccessiveHalving` and the like work on them too,
+    as if the framework modules imported all of `d2l.hpo`.
     """
     if name == 'plt':
         from matplotlib import pyplot
         return pyplot
+    if not name.startswith('_'):
+        # The module's dictionary, not getattr(), which would come back
+        # here for a name that d2l.hpo lacks.
+        hpo = vars(importlib.import_module('d2l.hpo'))
+        if name in hpo:
+            return hpo[name]
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 

@@ -7,11 +7,12 @@ from mxnet.gluon import nn
 
 from d2l import core as _core
 from d2l import data as _data
-from d2l import hpo as _hpo
 from d2l.core import (DataModule, HyperParameters, ProgressBoard,
                       TrainerBase, __getattr__, add_to_class, check_positive,
                       plot, set_axes, set_figsize, use_svg_display)
-from d2l.hpo import *  # noqa: F401,F403  (the sections' saved code)
+from d2l.resources import *  # noqa: F401,F403
+# The names of d2l.hpo (the sections' saved code, which needs Syne Tune)
+# come from __getattr__ above, on first use.
 
 npx.set_np()
 
@@ -38,7 +39,7 @@ def try_gpu(i=0):
 
 def hpo_budget(name=None):
     """The chapter's compute budget: 'full' with a GPU, else 'cpu'."""
-    return _hpo.choose_budget(name, num_gpus())
+    return choose_budget(name, num_gpus())
 
 
 class Module(nn.Block, HyperParameters):
