@@ -394,18 +394,19 @@ class TrainerBase(HyperParameters):
         self.prepare_data(data)
         self.prepare_model(model)
         with self._device_scope():
-            self._initialize(model)
+            if self.optim is None:
+                self._initialize(model)
             for _ in range(self.max_epochs):
                 self.fit_epoch()
                 self.epoch += 1
 
-    def _initialize(self, model):
-        """Initialize the parameters of a model that has not been trained
-        (or restored) yet, and create its optimizer."""
-        if self.optim is None:
-            batch = next(iter(self.train_dataloader))
-            model.initialize(self.prepare_batch(batch)[0])
-            self.optim = self._configure_optimizers(model)
+    def _initialize(self, model, shapes_only=False):
+        """Initialize, from a first batch, the parameters of a model new to
+        this trainer, and create its optimizer; with `shapes_only`, a
+        checkpoint is about to overwrite the parameters' values."""
+        batch = next(iter(self.train_dataloader))
+        model.initialize(self.prepare_batch(batch)[0], shapes_only=shapes_only)
+        self.optim = self._configure_optimizers(model)
 
     def save_checkpoint(self, path):
         """Write the parameters of the model last trained, the optimizer's
@@ -441,26 +442,39 @@ class TrainerBase(HyperParameters):
         self.prepare_data(data)
         self.prepare_model(model)
         with self._device_scope():
-            self._initialize(model)
-            params = _split_arrays(arrays, 'param')
-            shapes = {k: list(v.shape) for k, v in
-                      self._get_state()[0].items()}
-            if shapes != {k: list(v.shape) for k, v in params.items()}:
-                raise CheckpointError(
-                    f'{path} was saved from a {name} with other parameters '
-                    '(another architecture or input size); delete it or '
-                    'point to the checkpoint of this model')
+            new = self.optim is None
+            if new:
+                # Values drawn at random would be overwritten at once.
+                self._initialize(model, shapes_only=True)
             try:
-                self._set_state(params, _split_arrays(arrays, 'optim'),
-                                meta['optim'])
-            except (ValueError, KeyError, RuntimeError) as err:
-                raise CheckpointError(
-                    f'{path} does not fit this model and optimizer ({err}); '
-                    'delete it or point to the checkpoint of this model'
-                ) from err
+                self._restore(path, arrays, meta)
+            except CheckpointError:
+                if new:  # The next fit() initializes the model properly.
+                    self.optim = None
+                raise
         self.epoch = meta['epoch']
         self.train_batch_idx = self.epoch * self.num_train_batches
         return True
+
+    def _restore(self, path, arrays, meta):
+        """Load the checkpoint's `arrays` and `meta`, read from `path`, into
+        the model and its optimizer; raise CheckpointError if they do not
+        fit."""
+        params = _split_arrays(arrays, 'param')
+        shapes = {k: list(v.shape) for k, v in self._get_state()[0].items()}
+        if shapes != {k: list(v.shape) for k, v in params.items()}:
+            raise CheckpointError(
+                f'{path} was saved from a {type(self.model).__name__} with '
+                'other parameters (another architecture or input size); '
+                'delete it or point to the checkpoint of this model')
+        try:
+            self._set_state(params, _split_arrays(arrays, 'optim'),
+                            meta['optim'])
+        except (ValueError, KeyError, RuntimeError) as err:
+            raise CheckpointError(
+                f'{path} does not fit this model and optimizer ({err}); '
+                'delete it or point to the checkpoint of this model'
+            ) from err
 
     def _get_state(self):
         """(parameters, optimizer arrays, optimizer metadata) of the model

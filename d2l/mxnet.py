@@ -55,11 +55,14 @@ class Module(nn.Block, HyperParameters):
     def forward(self, X):
         return self.net(X)
 
-    def initialize(self, X):
+    def initialize(self, X, shapes_only=False):
         """Prepare the parameters, given a first batch of inputs `X`.
 
         Parameters that are already initialized keep their values; the
         others get Gluon's default initialization on the device of `X`.
+        With `shapes_only`, only their shapes matter: a checkpoint is about
+        to overwrite their values. Models that draw values of their own
+        then skip that.
         """
         with warnings.catch_warnings():
             warnings.filterwarnings('ignore', message='.*already initialized')
@@ -255,13 +258,16 @@ class AlexNet(Classifier):
         _core.check_image_size(X.shape[-2:], self.min_size)
         return self.net(X)
 
-    def initialize(self, X):
-        """Infer the deferred shapes from `X`, then apply He initialization.
+    def initialize(self, X, shapes_only=False):
+        """Infer the deferred shapes from `X`, then apply He initialization,
+        or zeros if `shapes_only` (a checkpoint is about to overwrite them).
 
         He initialization :cite:`he2015delving` suits the ReLUs and lets
         the network learn from the first epoch at the small CPU budget.
         """
-        nn.Block.initialize(self, self._init, ctx=X.ctx, force_reinit=True)
+        # Zeros cost no random numbers.
+        nn.Block.initialize(self, init.Zero() if shapes_only else self._init,
+                            ctx=X.ctx, force_reinit=True)
         self(X[:1])
 
 

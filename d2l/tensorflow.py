@@ -70,8 +70,13 @@ class Module(tf.keras.Model, HyperParameters):
         # Keras passes `training` on to the layers that self.net calls.
         return self.forward(X)
 
-    def initialize(self, X):
-        """Prepare the parameters, given a first batch of inputs `X`."""
+    def initialize(self, X, shapes_only=False):
+        """Prepare the parameters, given a first batch of inputs `X`.
+
+        With `shapes_only`, only their shapes matter: a checkpoint is about
+        to overwrite their values. Models that draw values of their own
+        then skip that.
+        """
         self(X[:1])
 
     def plot(self, key, value, train):
@@ -268,20 +273,30 @@ class AlexNet(Classifier):
             _core.check_image_size(size, self.min_size)
         return self.net(X)
 
-    def initialize(self, X):
-        """Create the weights from `X`, then apply He initialization.
+    def initialize(self, X, shapes_only=False):
+        """Create the weights from `X` with He initialization, or with
+        zeros if `shapes_only` (a checkpoint is about to overwrite them).
 
         He initialization :cite:`he2015delving` suits the ReLUs and lets
         the network learn from the first epoch at the small CPU budget.
         """
+        # A new initializer per layer: Keras 3 repeats the values of an
+        # unseeded initializer object that is called twice. Zeros cost no
+        # random numbers.
+        init = (tf.keras.initializers.Zeros if shapes_only
+                else tf.keras.initializers.HeNormal)
+        layers = [layer for layer in self.net.layers if isinstance(
+            layer, (tf.keras.layers.Conv2D, tf.keras.layers.Dense))]
+        built = self.net.built
+        if not built:
+            # The weights get their values as the first call creates them,
+            # instead of Keras' default values first.
+            for layer in layers:
+                layer.kernel_initializer = init()
         self(X[:1])
-        for layer in self.net.layers:
-            if isinstance(layer, (tf.keras.layers.Conv2D,
-                                  tf.keras.layers.Dense)):
-                # A new initializer per layer: Keras 3 repeats the values of
-                # an unseeded initializer object that is called twice.
-                he_normal = tf.keras.initializers.HeNormal()
-                layer.kernel.assign(he_normal(layer.kernel.shape))
+        if built and not shapes_only:
+            for layer in layers:
+                layer.kernel.assign(init()(layer.kernel.shape))
                 layer.bias.assign(tf.zeros(layer.bias.shape))
 
 
