@@ -330,7 +330,8 @@ class TrainerBase(HyperParameters):
 
     A framework's `Trainer` provides the public `prepare_batch(batch)`,
     `fit_epoch()` and `validate(model)`, and the hooks `_cpu`, `_gpu`,
-    `_num_gpus` and `_new_model` below; `_device_scope` and
+    `_num_gpus` and `_new_model` below, and for checkpoints `_parameters`,
+    `_get_state` and `_set_state`; `_device_scope` and
     `_configure_optimizers` have defaults that suit most frameworks.
     """
     def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
@@ -461,7 +462,7 @@ class TrainerBase(HyperParameters):
         the model and its optimizer; raise CheckpointError if they do not
         fit."""
         params = _split_arrays(arrays, 'param')
-        shapes = {k: list(v.shape) for k, v in self._get_state()[0].items()}
+        shapes = {k: list(v.shape) for k, v in self._parameters().items()}
         if shapes != {k: list(v.shape) for k, v in params.items()}:
             raise CheckpointError(
                 f'{path} was saved from a {type(self.model).__name__} with '
@@ -475,6 +476,11 @@ class TrainerBase(HyperParameters):
                 f'{path} does not fit this model and optimizer ({err}); '
                 'delete it or point to the checkpoint of this model'
             ) from err
+
+    def _parameters(self):
+        """The parameters of the model being trained by name, as arrays of
+        the framework (which need not be copied to learn their shapes)."""
+        raise NotImplementedError
 
     def _get_state(self):
         """(parameters, optimizer arrays, optimizer metadata) of the model

@@ -145,9 +145,12 @@ class Trainer(TrainerBase):
             # Only a visible board needs per-epoch validation curves.
             self.validate(self.model)
 
+    def _parameters(self):
+        return {k: p.data() for k, p in
+                self.model._collect_params_with_prefix().items()}
+
     def _get_state(self):
-        params = {k: p.data().asnumpy() for k, p in
-                  self.model._collect_params_with_prefix().items()}
+        params = {k: v.asnumpy() for k, v in self._parameters().items()}
         updater = self.optim._updaters[0]
         # Per-parameter state (momentum, ...) as arrays named index[/j].
         arrays = {}

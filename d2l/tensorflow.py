@@ -198,11 +198,13 @@ class Trainer(TrainerBase):
                 else tf.function(fn, input_signature=[spec]))
         return self._steps[key]
 
-    def _get_state(self):
+    def _parameters(self):
         # Keras numbers layer names per process, so variables are matched by
         # position; the model's variables include the dropout seed state.
-        params = {f'{i:03d}': v.numpy()
-                  for i, v in enumerate(self.model.variables)}
+        return {f'{i:03d}': v for i, v in enumerate(self.model.variables)}
+
+    def _get_state(self):
+        params = {k: v.numpy() for k, v in self._parameters().items()}
         optim = {f'{i:03d}': v.numpy()
                  for i, v in enumerate(self.optim.variables)}
         return params, optim, None

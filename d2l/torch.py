@@ -167,9 +167,12 @@ class Trainer(TrainerBase):
             # Only a visible board needs per-epoch validation curves.
             self.validate(self.model)
 
+    def _parameters(self):
+        return self.model.state_dict()
+
     def _get_state(self):
         params = {k: v.detach().cpu().numpy()
-                  for k, v in self.model.state_dict().items()}
+                  for k, v in self._parameters().items()}
         optim = self.optim.state_dict()
         # Per-parameter state (momentum, ...) as arrays named index/key;
         # the hyperparameters of the groups are plain numbers.
