@@ -7,7 +7,6 @@ since Syne Tune takes a second or more to import (see `d2l.core`).
 """
 import contextlib
 import io
-import logging
 import sys
 import time
 
@@ -18,10 +17,7 @@ from d2l.core import __getattr__  # noqa: F401  (d2l.plt, on first use)
 from d2l.resources import *  # noqa: F401,F403
 
 # What the saved scheduler code builds on. Importing Syne Tune prints
-# notices about optional extras, which the book's outputs do without. It
-# also imports Ray Tune when Ray is installed, which in a notebook logs an
-# INFO line about ipywidgets (for rich progress tables, which we do not use).
-logging.getLogger('ray.widgets.util').setLevel(logging.WARNING)
+# notices about optional extras, which the book's outputs do without.
 with contextlib.redirect_stdout(io.StringIO()):
     from syne_tune.backend.trial_status import Trial
     from syne_tune.optimizer.scheduler import (

@@ -13,6 +13,11 @@ __all__ = ['BUDGET_VAR', 'HPOBudget', 'RAY_STORAGE_VAR', 'THREAD_VARS',
            'choose_budget', 'init_ray', 'ray_storage_path',
            'share_cpu_cores']
 
+# Syne Tune imports Ray Tune when Ray is installed, which in a notebook logs
+# an INFO line about ipywidgets (for rich progress tables, which we do not
+# use). The sections import Syne Tune after d2l, so d2l sets this first.
+logging.getLogger('ray.widgets.util').setLevel(logging.WARNING)
+
 BUDGET_VAR = 'D2L_HPO_BUDGET'
 
 

@@ -115,6 +115,31 @@ def test_import_prints_no_startup_notices():
     assert (run.stdout, run.stderr) == ('', '')
 
 
+def test_notebook_shows_no_log_record_when_syne_tune_comes():
+    """In a Jupyter kernel, as in the sections' first cells: d2l, then
+    Syne Tune, which imports Ray Tune, which logs an INFO line about
+    ipywidgets there. The cells show nothing."""
+    from jupyter_client.manager import start_new_kernel
+    from conftest import FRAMEWORK
+    code = (f'from d2l import {FRAMEWORK} as d2l\n'
+            'import contextlib, io\n'
+            'with contextlib.redirect_stdout(io.StringIO()):\n'
+            '    from syne_tune import Tuner\n')
+    shown = []
+
+    def collect(msg):
+        if msg['msg_type'] in ('stream', 'display_data', 'error'):
+            shown.append(msg['content'])
+    manager, client = start_new_kernel(kernel_name='python3')
+    try:
+        reply = client.execute_interactive(code, timeout=120,
+                                           output_hook=collect)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert reply['content']['status'] == 'ok' and shown == []
+
+
 def test_native_notices_dropped_keeps_other_lines(capfd):
     from d2l import core
     with core.native_notices_dropped(r'^I\d{4} '):
