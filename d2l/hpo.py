@@ -14,6 +14,7 @@ import pandas as pd  # Syne Tune imports it anyway.
 
 from d2l.core import *  # noqa: F401,F403  (the saved code uses d2l.plot ...)
 from d2l.core import __getattr__  # noqa: F401  (d2l.plt, on first use)
+# Every framework-neutral name of the chapter in one module: the budget too.
 from d2l.resources import *  # noqa: F401,F403
 
 # What the saved scheduler code builds on. Importing Syne Tune prints
