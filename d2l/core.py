@@ -2,6 +2,7 @@
 and the parts of `DataModule` and `Trainer` that no framework changes."""
 import argparse
 import contextlib
+import importlib
 import inspect
 import json
 import os
@@ -22,15 +23,25 @@ __all__ = ['CheckpointError', 'DataModule', 'HyperParameters',
 
 
 def __getattr__(name):
-    """`d2l.plt`, imported on first use: matplotlib takes half a second to
-    import, which every trial process would pay without ever plotting.
+    """`d2l.plt` and the public names of `d2l.hpo`, imported on first use.
+
+    A trial process imports d2l but never plots or schedules: matplotlib
+    takes half a second to import, and `d2l.hpo` imports Syne Tune, which
+    imports Ray Tune (one to two seconds together).
 
     The framework modules and `d2l.hpo` import this function, so that
-    `d2l.plt` works on them too.
+    `d2l.plt`, `d2l.AsyncSuccessiveHalving` and the like work on them too,
+    as if the framework modules imported all of `d2l.hpo`.
     """
     if name == 'plt':
         from matplotlib import pyplot
         return pyplot
+    if not name.startswith('_'):
+        # The module's dictionary, not getattr(), which would come back
+        # here for a name that d2l.hpo lacks.
+        hpo = vars(importlib.import_module('d2l.hpo'))
+        if name in hpo:
+            return hpo[name]
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 
@@ -319,7 +330,8 @@ class TrainerBase(HyperParameters):
 
     A framework's `Trainer` provides the public `prepare_batch(batch)`,
     `fit_epoch()` and `validate(model)`, and the hooks `_cpu`, `_gpu`,
-    `_num_gpus` and `_new_model` below; `_device_scope` and
+    `_num_gpus` and `_new_model` below, and for checkpoints `_parameters`,
+    `_get_state` and `_set_state`; `_device_scope` and
     `_configure_optimizers` have defaults that suit most frameworks.
     """
     def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
@@ -383,18 +395,19 @@ class TrainerBase(HyperParameters):
         self.prepare_data(data)
         self.prepare_model(model)
         with self._device_scope():
-            self._initialize(model)
+            if self.optim is None:
+                self._initialize(model)
             for _ in range(self.max_epochs):
                 self.fit_epoch()
                 self.epoch += 1
 
-    def _initialize(self, model):
-        """Initialize the parameters of a model that has not been trained
-        (or restored) yet, and create its optimizer."""
-        if self.optim is None:
-            batch = next(iter(self.train_dataloader))
-            model.initialize(self.prepare_batch(batch)[0])
-            self.optim = self._configure_optimizers(model)
+    def _initialize(self, model, shapes_only=False):
+        """Initialize, from a first batch, the parameters of a model new to
+        this trainer, and create its optimizer; with `shapes_only`, a
+        checkpoint is about to overwrite the parameters' values."""
+        batch = next(iter(self.train_dataloader))
+        model.initialize(self.prepare_batch(batch)[0], shapes_only=shapes_only)
+        self.optim = self._configure_optimizers(model)
 
     def save_checkpoint(self, path):
         """Write the parameters of the model last trained, the optimizer's
@@ -430,26 +443,44 @@ class TrainerBase(HyperParameters):
         self.prepare_data(data)
         self.prepare_model(model)
         with self._device_scope():
-            self._initialize(model)
-            params = _split_arrays(arrays, 'param')
-            shapes = {k: list(v.shape) for k, v in
-                      self._get_state()[0].items()}
-            if shapes != {k: list(v.shape) for k, v in params.items()}:
-                raise CheckpointError(
-                    f'{path} was saved from a {name} with other parameters '
-                    '(another architecture or input size); delete it or '
-                    'point to the checkpoint of this model')
+            new = self.optim is None
+            if new:
+                # Values drawn at random would be overwritten at once.
+                self._initialize(model, shapes_only=True)
             try:
-                self._set_state(params, _split_arrays(arrays, 'optim'),
-                                meta['optim'])
-            except (ValueError, KeyError, RuntimeError) as err:
-                raise CheckpointError(
-                    f'{path} does not fit this model and optimizer ({err}); '
-                    'delete it or point to the checkpoint of this model'
-                ) from err
+                self._restore(path, arrays, meta)
+            except CheckpointError:
+                if new:  # The next fit() initializes the model properly.
+                    self.optim = None
+                raise
         self.epoch = meta['epoch']
         self.train_batch_idx = self.epoch * self.num_train_batches
         return True
+
+    def _restore(self, path, arrays, meta):
+        """Load the checkpoint's `arrays` and `meta`, read from `path`, into
+        the model and its optimizer; raise CheckpointError if they do not
+        fit."""
+        params = _split_arrays(arrays, 'param')
+        shapes = {k: list(v.shape) for k, v in self._parameters().items()}
+        if shapes != {k: list(v.shape) for k, v in params.items()}:
+            raise CheckpointError(
+                f'{path} was saved from a {type(self.model).__name__} with '
+                'other parameters (another architecture or input size); '
+                'delete it or point to the checkpoint of this model')
+        try:
+            self._set_state(params, _split_arrays(arrays, 'optim'),
+                            meta['optim'])
+        except (ValueError, KeyError, RuntimeError) as err:
+            raise CheckpointError(
+                f'{path} does not fit this model and optimizer ({err}); '
+                'delete it or point to the checkpoint of this model'
+            ) from err
+
+    def _parameters(self):
+        """The parameters of the model being trained by name, as arrays of
+        the framework (which need not be copied to learn their shapes)."""
+        raise NotImplementedError
 
     def _get_state(self):
         """(parameters, optimizer arrays, optimizer metadata) of the model

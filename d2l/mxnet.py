@@ -7,11 +7,12 @@ from mxnet.gluon import nn
 
 from d2l import core as _core
 from d2l import data as _data
-from d2l import hpo as _hpo
 from d2l.core import (DataModule, HyperParameters, ProgressBoard,
                       TrainerBase, __getattr__, add_to_class, check_positive,
                       plot, set_axes, set_figsize, use_svg_display)
-from d2l.hpo import *  # noqa: F401,F403  (the sections' saved code)
+from d2l.resources import *  # noqa: F401,F403
+# The names of d2l.hpo (the sections' saved code, which needs Syne Tune)
+# come from __getattr__ above, on first use.
 
 npx.set_np()
 
@@ -38,7 +39,7 @@ def try_gpu(i=0):
 
 def hpo_budget(name=None):
     """The chapter's compute budget: 'full' with a GPU, else 'cpu'."""
-    return _hpo.choose_budget(name, num_gpus())
+    return choose_budget(name, num_gpus())
 
 
 class Module(nn.Block, HyperParameters):
@@ -54,11 +55,14 @@ class Module(nn.Block, HyperParameters):
     def forward(self, X):
         return self.net(X)
 
-    def initialize(self, X):
+    def initialize(self, X, shapes_only=False):
         """Prepare the parameters, given a first batch of inputs `X`.
 
         Parameters that are already initialized keep their values; the
         others get Gluon's default initialization on the device of `X`.
+        With `shapes_only`, only their shapes matter: a checkpoint is about
+        to overwrite their values. Models that draw values of their own
+        then skip that.
         """
         with warnings.catch_warnings():
             warnings.filterwarnings('ignore', message='.*already initialized')
@@ -141,9 +145,12 @@ class Trainer(TrainerBase):
             # Only a visible board needs per-epoch validation curves.
             self.validate(self.model)
 
+    def _parameters(self):
+        return {k: p.data() for k, p in
+                self.model._collect_params_with_prefix().items()}
+
     def _get_state(self):
-        params = {k: p.data().asnumpy() for k, p in
-                  self.model._collect_params_with_prefix().items()}
+        params = {k: v.asnumpy() for k, v in self._parameters().items()}
         updater = self.optim._updaters[0]
         # Per-parameter state (momentum, ...) as arrays named index[/j].
         arrays = {}
@@ -254,13 +261,16 @@ class AlexNet(Classifier):
         _core.check_image_size(X.shape[-2:], self.min_size)
         return self.net(X)
 
-    def initialize(self, X):
-        """Infer the deferred shapes from `X`, then apply He initialization.
+    def initialize(self, X, shapes_only=False):
+        """Infer the deferred shapes from `X`, then apply He initialization,
+        or zeros if `shapes_only` (a checkpoint is about to overwrite them).
 
         He initialization :cite:`he2015delving` suits the ReLUs and lets
         the network learn from the first epoch at the small CPU budget.
         """
-        nn.Block.initialize(self, self._init, ctx=X.ctx, force_reinit=True)
+        # Zeros cost no random numbers.
+        nn.Block.initialize(self, init.Zero() if shapes_only else self._init,
+                            ctx=X.ctx, force_reinit=True)
         self(X[:1])
 
 

@@ -17,11 +17,13 @@ with _core.native_notices_dropped(
     import tensorflow as tf
 
 from d2l import data as _data
-from d2l import hpo as _hpo
 from d2l.core import (DataModule, HyperParameters, ProgressBoard,
                       TrainerBase, __getattr__, add_to_class, check_positive,
                       plot, set_axes, set_figsize, use_svg_display)
-from d2l.hpo import *  # noqa: F401,F403  (the sections' saved code)
+from d2l.resources import *  # noqa: F401,F403
+# The names of d2l.hpo (the sections' saved code, which needs Syne Tune)
+# come from __getattr__ above, on first use.
+
 
 def cpu():
     """The CPU device (a `tf.device` scope)."""
@@ -45,7 +47,7 @@ def try_gpu(i=0):
 
 def hpo_budget(name=None):
     """The chapter's compute budget: 'full' with a GPU, else 'cpu'."""
-    return _hpo.choose_budget(name, num_gpus())
+    return choose_budget(name, num_gpus())
 
 
 class Module(tf.keras.Model, HyperParameters):
@@ -68,8 +70,13 @@ class Module(tf.keras.Model, HyperParameters):
         # Keras passes `training` on to the layers that self.net calls.
         return self.forward(X)
 
-    def initialize(self, X):
-        """Prepare the parameters, given a first batch of inputs `X`."""
+    def initialize(self, X, shapes_only=False):
+        """Prepare the parameters, given a first batch of inputs `X`.
+
+        With `shapes_only`, only their shapes matter: a checkpoint is about
+        to overwrite their values. Models that draw values of their own
+        then skip that.
+        """
         self(X[:1])
 
     def plot(self, key, value, train):
@@ -191,11 +198,13 @@ class Trainer(TrainerBase):
                 else tf.function(fn, input_signature=[spec]))
         return self._steps[key]
 
-    def _get_state(self):
+    def _parameters(self):
         # Keras numbers layer names per process, so variables are matched by
         # position; the model's variables include the dropout seed state.
-        params = {f'{i:03d}': v.numpy()
-                  for i, v in enumerate(self.model.variables)}
+        return {f'{i:03d}': v for i, v in enumerate(self.model.variables)}
+
+    def _get_state(self):
+        params = {k: v.numpy() for k, v in self._parameters().items()}
         optim = {f'{i:03d}': v.numpy()
                  for i, v in enumerate(self.optim.variables)}
         return params, optim, None
@@ -266,20 +275,30 @@ class AlexNet(Classifier):
             _core.check_image_size(size, self.min_size)
         return self.net(X)
 
-    def initialize(self, X):
-        """Create the weights from `X`, then apply He initialization.
+    def initialize(self, X, shapes_only=False):
+        """Create the weights from `X` with He initialization, or with
+        zeros if `shapes_only` (a checkpoint is about to overwrite them).
 
         He initialization :cite:`he2015delving` suits the ReLUs and lets
         the network learn from the first epoch at the small CPU budget.
         """
+        # A new initializer per layer: Keras 3 repeats the values of an
+        # unseeded initializer object that is called twice. Zeros cost no
+        # random numbers.
+        init = (tf.keras.initializers.Zeros if shapes_only
+                else tf.keras.initializers.HeNormal)
+        layers = [layer for layer in self.net.layers if isinstance(
+            layer, (tf.keras.layers.Conv2D, tf.keras.layers.Dense))]
+        built = self.net.built
+        if not built:
+            # The weights get their values as the first call creates them,
+            # instead of Keras' default values first.
+            for layer in layers:
+                layer.kernel_initializer = init()
         self(X[:1])
-        for layer in self.net.layers:
-            if isinstance(layer, (tf.keras.layers.Conv2D,
-                                  tf.keras.layers.Dense)):
-                # A new initializer per layer: Keras 3 repeats the values of
-                # an unseeded initializer object that is called twice.
-                he_normal = tf.keras.initializers.HeNormal()
-                layer.kernel.assign(he_normal(layer.kernel.shape))
+        if built and not shapes_only:
+            for layer in layers:
+                layer.kernel.assign(init()(layer.kernel.shape))
                 layer.bias.assign(tf.zeros(layer.bias.shape))
 
 

@@ -6,11 +6,13 @@ from torch.nn import functional as F
 
 from d2l import core as _core
 from d2l import data as _data
-from d2l import hpo as _hpo
 from d2l.core import (DataModule, HyperParameters, ProgressBoard,
                       TrainerBase, __getattr__, add_to_class, check_positive,
                       plot, set_axes, set_figsize, use_svg_display)
-from d2l.hpo import *  # noqa: F401,F403  (the sections' saved code)
+from d2l.resources import *  # noqa: F401,F403
+# The names of d2l.hpo (the sections' saved code, which needs Syne Tune)
+# come from __getattr__ above, on first use.
+
 
 def cpu():
     """The CPU device."""
@@ -34,7 +36,7 @@ def try_gpu(i=0):
 
 def hpo_budget(name=None):
     """The chapter's compute budget: 'full' with a GPU, else 'cpu'."""
-    return _hpo.choose_budget(name, num_gpus())
+    return choose_budget(name, num_gpus())
 
 
 class Module(nn.Module, HyperParameters):
@@ -50,8 +52,13 @@ class Module(nn.Module, HyperParameters):
     def forward(self, X):
         return self.net(X)
 
-    def initialize(self, X):
-        """Prepare the parameters, given a first batch of inputs `X`."""
+    def initialize(self, X, shapes_only=False):
+        """Prepare the parameters, given a first batch of inputs `X`.
+
+        With `shapes_only`, only their shapes matter: a checkpoint is about
+        to overwrite their values. Models that draw values of their own
+        then skip that.
+        """
         self(X[:1])
 
     def plot(self, key, value, train):
@@ -77,7 +84,41 @@ class Module(nn.Module, HyperParameters):
         self.plot('loss', l, train=False)
 
     def configure_optimizers(self):
-        return torch.optim.SGD(self.parameters(), lr=self.lr)
+        return _SGD(self.parameters(), lr=self.lr)
+
+
+class _SGD:
+    """Minibatch stochastic gradient descent, with the update and the
+    `state_dict` of `torch.optim.SGD(params, lr)`.
+
+    The first optimizer of `torch.optim` in a process imports
+    `torch._dynamo` (about a second on a CPU), which every trial process
+    would pay for a step that needs none of it.
+    """
+    def __init__(self, params, lr):
+        self.params, self.lr = list(params), lr
+
+    @torch.no_grad()
+    def step(self):
+        for param in self.params:
+            if param.grad is not None:
+                param.add_(param.grad, alpha=-self.lr)
+
+    def zero_grad(self):
+        for param in self.params:
+            param.grad = None
+
+    def state_dict(self):
+        # No state per parameter: one group with the learning rate.
+        return {'state': {}, 'param_groups': [
+            {'lr': self.lr, 'params': list(range(len(self.params)))}]}
+
+    def load_state_dict(self, state_dict):
+        (group,) = state_dict['param_groups']
+        if state_dict['state'] or len(group['params']) != len(self.params):
+            raise ValueError('not the state of plain SGD on these '
+                             'parameters')
+        self.lr = group['lr']
 
 
 class Classifier(Module):
@@ -126,9 +167,12 @@ class Trainer(TrainerBase):
             # Only a visible board needs per-epoch validation curves.
             self.validate(self.model)
 
+    def _parameters(self):
+        return self.model.state_dict()
+
     def _get_state(self):
         params = {k: v.detach().cpu().numpy()
-                  for k, v in self.model.state_dict().items()}
+                  for k, v in self._parameters().items()}
         optim = self.optim.state_dict()
         # Per-parameter state (momentum, ...) as arrays named index/key;
         # the hyperparameters of the groups are plain numbers.
@@ -192,13 +236,16 @@ class AlexNet(Classifier):
         _core.check_image_size(X.shape[-2:], self.min_size)
         return self.net(X)
 
-    def initialize(self, X):
-        """Infer the lazy shapes from `X`, then apply He initialization.
+    def initialize(self, X, shapes_only=False):
+        """Infer the lazy shapes from `X`, then apply He initialization
+        (unless `shapes_only`: a checkpoint is about to overwrite it).
 
         He initialization :cite:`he2015delving` suits the ReLUs and lets
         the network learn from the first epoch at the small CPU budget.
         """
         self(X[:1])
+        if shapes_only:
+            return
         for layer in self.net:
             if isinstance(layer, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_normal_(layer.weight, nonlinearity='relu')

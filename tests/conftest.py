@@ -80,6 +80,20 @@ def parameters(model):
         return [w.numpy().copy() for w in model.weights]
 
 
+def assert_he_initialized(params):
+    """Check that `params`, kernels and biases in turn, are as He
+    initialization draws them: kernels with mean 0 and standard deviation
+    sqrt(2 / fan-in), zero biases."""
+    assert len(params) >= 16
+    for kernel, bias in zip(params[::2], params[1::2]):
+        # The output units: the last axis in Keras, the first elsewhere.
+        outputs = kernel.shape[-1 if FRAMEWORK == 'tensorflow' else 0]
+        std = np.sqrt(2 * outputs / kernel.size)
+        assert abs(kernel.mean()) < 0.05 * std, kernel.shape
+        assert kernel.std() == pytest.approx(std, rel=0.03), kernel.shape
+        assert not bias.any(), bias.shape
+
+
 def seed(n):
     np.random.seed(n)
     if FRAMEWORK == 'mxnet':

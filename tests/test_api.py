@@ -39,7 +39,7 @@ def public_api(module):
     api = {}
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module in (
-                'd2l.core', 'd2l.hpo'):
+                'd2l.core', 'd2l.resources'):
             api.update({a.asname or a.name: 'import' for a in node.names})
         elif isinstance(node, ast.FunctionDef) and not node.name.startswith(
                 '_'):
@@ -75,20 +75,31 @@ def test_required_names_present():
         assert REQUIRED <= set(public_api(module)), module
 
 
-def test_trial_processes_import_no_plotting():
-    """A trial process imports d2l but never plots: d2l adds neither
-    matplotlib nor IPython to what the framework imports by itself, and
-    d2l.plt still works where it is used."""
+def test_trial_processes_import_no_plotting_or_tuning():
+    """A trial process imports d2l but never plots or tunes: d2l adds
+    neither matplotlib and IPython nor Syne Tune and Ray to what the
+    framework imports by itself. d2l.plt and the names of d2l.hpo (the
+    sections' saved code) still work where they are used."""
     from conftest import FRAMEWORK
-    plotting = 'sorted(m for m in ("matplotlib", "IPython") if m in ' \
-               'sys.modules)'
-    code = (f'import sys\nimport {FRAMEWORK}\nprint({plotting})\n'
-            f'from d2l import {FRAMEWORK} as d2l\nprint({plotting})\n'
+    loaded = ('sorted(m for m in ("matplotlib", "IPython", "syne_tune", '
+              '"ray") if m in sys.modules)')
+    code = (f'import sys\nimport {FRAMEWORK}\nprint({loaded})\n'
+            f'from d2l import {FRAMEWORK} as d2l\n'
+            # What IPython asks of an object that a cell shows.
+            "hasattr(d2l, '_repr_html_')\n"
+            f'print({loaded})\n'
             'import matplotlib.pyplot\n'
-            'print(d2l.plt is matplotlib.pyplot)\n')
+            'print(d2l.plt is matplotlib.pyplot)\n'
+            'from d2l import hpo\n'
+            'print(d2l.TunerLog is hpo.TunerLog, d2l.Trial is hpo.Trial)\n')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True,
                          text=True, check=True).stdout.split('\n')
-    assert out[1] == out[0] and out[2] == 'True', out
+    assert out[1] == out[0] and out[2:4] == ['True', 'True True'], out
+
+
+def test_names_missing_from_d2l_raise_attribute_error(d2l):
+    with pytest.raises(AttributeError, match='AlexNett'):
+        d2l.AlexNett
 
 
 def test_import_prints_no_startup_notices():
@@ -102,6 +113,31 @@ def test_import_prints_no_startup_notices():
          'd2l.plot([0, 1], [1, 2])\n'], capture_output=True, text=True,
         check=True, env=env)
     assert (run.stdout, run.stderr) == ('', '')
+
+
+def test_notebook_shows_no_log_record_when_syne_tune_comes():
+    """In a Jupyter kernel, as in the sections' first cells: d2l, then
+    Syne Tune, which imports Ray Tune, which logs an INFO line about
+    ipywidgets there. The cells show nothing."""
+    from jupyter_client.manager import start_new_kernel
+    from conftest import FRAMEWORK
+    code = (f'from d2l import {FRAMEWORK} as d2l\n'
+            'import contextlib, io\n'
+            'with contextlib.redirect_stdout(io.StringIO()):\n'
+            '    from syne_tune import Tuner\n')
+    shown = []
+
+    def collect(msg):
+        if msg['msg_type'] in ('stream', 'display_data', 'error'):
+            shown.append(msg['content'])
+    manager, client = start_new_kernel(kernel_name='python3')
+    try:
+        reply = client.execute_interactive(code, timeout=120,
+                                           output_hook=collect)
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert reply['content']['status'] == 'ok' and shown == []
 
 
 def test_native_notices_dropped_keeps_other_lines(capfd):

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from d2l import core
-from conftest import FRAMEWORK, from_numpy, parameters, predict, seed
+from conftest import (FRAMEWORK, assert_he_initialized, from_numpy,
+                      parameters, predict, seed)
 
 # Equal up to the float round-off of each framework's CPU kernels.
 TOLERANCE = dict(rtol=1e-5, atol=1e-6)
@@ -151,6 +152,27 @@ def test_truncated_checkpoint_is_named(d2l, checkpoint):
 def test_checkpoint_of_another_architecture(d2l, checkpoint):
     with pytest.raises(core.CheckpointError, match=str(checkpoint)):
         load_into_new_model(d2l, checkpoint, num_classes=5)
+
+
+def test_fit_after_a_checkpoint_that_does_not_fit_starts_afresh(
+        d2l, checkpoint):
+    """A restore initializes only the shapes of the parameters; when the
+    checkpoint then does not fit, the next fit() initializes them."""
+    model, trainer = d2l.AlexNet(lr=0.01), d2l.Trainer(max_epochs=1)
+    # Larger images than the checkpoint's: the first dense layer differs.
+    data = d2l.FashionMNIST(batch_size=32, resize=(128, 128), num_train=64,
+                            num_val=32)
+    with pytest.raises(core.CheckpointError):
+        trainer.load_checkpoint(checkpoint, model, data)
+    seen, step = [], model.training_step
+
+    def spy(batch):
+        if not seen:
+            seen.append(parameters(model))
+        return step(batch)
+    model.training_step = spy
+    trainer.fit(model, data)
+    assert_he_initialized(seen[0])
 
 
 def test_checkpoint_of_another_framework(d2l, checkpoint):

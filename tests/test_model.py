@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from conftest import from_numpy, parameters, predict, seed, to_numpy
+from conftest import (FRAMEWORK, assert_he_initialized, from_numpy,
+                      parameters, predict, seed, to_numpy)
 
 
 def test_alexnet_output_shape(d2l):
@@ -11,6 +12,18 @@ def test_alexnet_output_shape(d2l):
         X = from_numpy(np.zeros((2, 1, size, size), np.float32))
         model.initialize(X)
         assert tuple(predict(model, X).shape) == (2, 10)
+
+
+def test_alexnet_initialization_is_he(d2l):
+    seed(0)
+    model = d2l.AlexNet(lr=0.1)
+    X = from_numpy(np.zeros((2, 1, 65, 65), np.float32))
+    model.initialize(X)
+    first = parameters(model)
+    assert_he_initialized(first)
+    model.initialize(X)  # Again: new values from the same distribution.
+    assert_he_initialized(parameters(model))
+    assert not np.array_equal(parameters(model)[0], first[0])
 
 
 def test_alexnet_rejects_small_images(d2l):
@@ -102,3 +115,43 @@ def test_missing_gpu_falls_back_to_the_cpu_quietly(d2l, capsys):
         pytest.skip('this machine has a GPU')
     d2l.Trainer(max_epochs=1, num_gpus=1)
     assert capsys.readouterr() == ('', '')
+
+
+@pytest.mark.skipif(FRAMEWORK != 'torch', reason="PyTorch's optimizer")
+def test_sgd_makes_the_update_of_torch_optim(d2l):
+    import copy
+    import torch
+    seed(0)
+    data = d2l.FashionMNIST(batch_size=32, resize=(65, 65), num_train=64,
+                            num_val=32)
+    X, y = next(iter(data.train_dataloader()))
+    model = d2l.AlexNet(lr=0.05)
+    model.initialize(X)
+    model.eval()  # No dropout: both models compute the same gradients.
+    twin = copy.deepcopy(model)
+    for net, optim in ((model, model.configure_optimizers()),
+                       (twin, torch.optim.SGD(twin.parameters(), lr=0.05))):
+        for _ in range(2):
+            optim.zero_grad()
+            net.loss(net(X), y).backward()
+            optim.step()
+    for ours, torchs in zip(parameters(model), parameters(twin)):
+        np.testing.assert_array_equal(ours, torchs)
+    assert not np.array_equal(parameters(model)[0], to_numpy(
+        d2l.AlexNet(lr=0.05).net[0].weight))
+
+
+@pytest.mark.skipif(FRAMEWORK != 'torch', reason="PyTorch's optimizer")
+def test_training_imports_no_compiler():
+    """torch.optim imports torch._dynamo (about a second), which training
+    with the Trainer does not need."""
+    import subprocess
+    import sys
+    code = ('import sys\nfrom d2l import torch as d2l\n'
+            'data = d2l.FashionMNIST(batch_size=32, resize=(65, 65), '
+            'num_train=64, num_val=32)\n'
+            'd2l.Trainer(max_epochs=1).fit(d2l.AlexNet(lr=0.01), data)\n'
+            'print("torch._dynamo" in sys.modules)\n')
+    out = subprocess.run([sys.executable, '-c', code], check=True,
+                         capture_output=True, text=True).stdout
+    assert out == 'False\n'
