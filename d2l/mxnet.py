@@ -1,4 +1,5 @@
 """The chapter's library for MXNet: ``from d2l import mxnet as d2l``."""
+import sys
 import warnings
 
 import numpy as _onp
@@ -11,6 +12,8 @@ from d2l.core import (DataModule, HyperParameters, ProgressBoard,
                       TrainerBase, __getattr__, add_to_class, check_positive,
                       plot, set_axes, set_figsize, use_svg_display)
 from d2l.resources import *  # noqa: F401,F403
+# The saved code refers to the library as `d2l`, as the sections do.
+d2l = sys.modules[__name__]
 # The names of d2l.hpo (the sections' saved code, which needs Syne Tune)
 # come from __getattr__ above, on first use.
 

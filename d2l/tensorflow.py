@@ -4,6 +4,7 @@ It offers the same names and signatures as ``d2l.torch``. Models are Keras 3
 models; the Trainer compiles each training and validation step with
 `tf.function`, so that a step runs as one graph rather than op by op.
 """
+import sys
 import numpy as np
 
 from d2l import core as _core
@@ -21,6 +22,8 @@ from d2l.core import (DataModule, HyperParameters, ProgressBoard,
                       TrainerBase, __getattr__, add_to_class, check_positive,
                       plot, set_axes, set_figsize, use_svg_display)
 from d2l.resources import *  # noqa: F401,F403
+# The saved code refers to the library as `d2l`, as the sections do.
+d2l = sys.modules[__name__]
 # The names of d2l.hpo (the sections' saved code, which needs Syne Tune)
 # come from __getattr__ above, on first use.
 
