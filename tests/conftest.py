@@ -80,6 +80,20 @@ def parameters(model):
         return [w.numpy().copy() for w in model.weights]
 
 
+def fit_and_first_parameters(model, trainer, data):
+    """Fit, and return the parameters as the first training step of the
+    fit found them (after any initialization that fit() does)."""
+    seen, step = [], model.training_step
+
+    def spy(batch):
+        if not seen:
+            seen.append(parameters(model))
+        return step(batch)
+    model.training_step = spy
+    trainer.fit(model, data)
+    return seen[0]
+
+
 def assert_he_initialized(params):
     """Check that `params`, kernels and biases in turn, are as He
     initialization draws them: kernels with mean 0 and standard deviation

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from d2l import core
-from conftest import (FRAMEWORK, assert_he_initialized, from_numpy,
-                      parameters, predict, seed)
+from conftest import (FRAMEWORK, assert_he_initialized,
+                      fit_and_first_parameters, from_numpy, predict, seed)
 
 # Equal up to the float round-off of each framework's CPU kernels.
 TOLERANCE = dict(rtol=1e-5, atol=1e-6)
@@ -164,15 +164,7 @@ def test_fit_after_a_checkpoint_that_does_not_fit_starts_afresh(
                             num_val=32)
     with pytest.raises(core.CheckpointError):
         trainer.load_checkpoint(checkpoint, model, data)
-    seen, step = [], model.training_step
-
-    def spy(batch):
-        if not seen:
-            seen.append(parameters(model))
-        return step(batch)
-    model.training_step = spy
-    trainer.fit(model, data)
-    assert_he_initialized(seen[0])
+    assert_he_initialized(fit_and_first_parameters(model, trainer, data))
 
 
 def test_checkpoint_of_another_framework(d2l, checkpoint):

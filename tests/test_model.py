@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from conftest import (FRAMEWORK, assert_he_initialized, from_numpy,
-                      parameters, predict, seed, to_numpy)
+from conftest import (FRAMEWORK, assert_he_initialized,
+                      fit_and_first_parameters, from_numpy, parameters,
+                      predict, seed, to_numpy)
 
 
 def test_alexnet_output_shape(d2l):
@@ -92,17 +93,9 @@ def test_second_fit_continues_from_the_first(d2l):
     trainer = d2l.Trainer(max_epochs=1)
     trainer.fit(model, data)
     after_first = parameters(model)
-    seen = []
-    step = model.training_step
-
-    def spy(batch):
-        if not seen:
-            seen.append(parameters(model))
-        return step(batch)
-    model.training_step = spy
-    trainer.fit(model, data)
-    assert len(seen[0]) == len(after_first)
-    for start, end in zip(seen[0], after_first):
+    start_of_second = fit_and_first_parameters(model, trainer, data)
+    assert len(start_of_second) == len(after_first)
+    for start, end in zip(start_of_second, after_first):
         assert np.array_equal(start, end)
     assert not all(np.array_equal(a, b)
                    for a, b in zip(parameters(model), after_first))
