@@ -34,7 +34,9 @@ SECTIONS = $(wildcard $(CHAPTER)/*.md)
 LIB_COMMON = $(wildcard d2l/__init__.py d2l/core.py d2l/data.py d2l/hpo.py d2l/resources.py)
 framework_module = $(wildcard d2l/$(if $(filter pytorch,$1),torch,$1).py)
 IMAGES = $(wildcard static/img/*)
-OFFLINE_ASSETS = $(shell find static/offline -type f 2>/dev/null)
+# The files under a folder, at any depth (as `find DIR -type f`), without starting a program.
+files_under = $(foreach f,$(wildcard $(1)/* $(1)/.[!.]*),$(if $(wildcard $(f)/.),$(call files_under,$(f)),$(f)))
+OFFLINE_ASSETS = $(call files_under,static/offline)
 
 # Everything the build and the notebooks write stays inside the checkout, not in $HOME.
 export SYNETUNE_FOLDER := $(CURDIR)/$(BUILD)/syne-tune
@@ -50,29 +52,59 @@ ifdef D2L_HPO_BUDGET
 export D2L_HPO_BUDGET
 endif
 
-# The budget in force ('auto' = full with a GPU, else cpu). The file changes only when the
-# choice changes, and a change re-evaluates the notebooks (tools/d2lbook_run.py).
+# Reading this Makefile starts no program (`make help` runs only its echo lines). The budget
+# and the environment choice below are computed by the recipe of $(STAMPS)/choice.mk, which make
+# runs before any target (also under -n, like every included makefile) when a goal needs them.
+
+# The budget in force ('auto' = full with a GPU, else cpu). $(STAMPS)/budget changes only when
+# the choice changes, and a change re-evaluates the notebooks (tools/d2lbook_run.py).
 BUDGET := $(or $(D2L_HPO_BUDGET),auto)
-$(shell mkdir -p $(STAMPS) && { [ "$$(cat $(STAMPS)/budget 2>/dev/null)" = "$(BUDGET)" ] || echo "$(BUDGET)" > $(STAMPS)/budget; })
 
 # The environment of each tab: <framework> (CPU builds) or <framework>-gpu (CUDA builds, when
 # nvidia-smi lists a GPU; GPU=0 or GPU=1 forces), from tools/choose_envs.sh. Both kinds live
-# side by side in .envs/; like the budget, the choice is recorded, and a change re-evaluates.
+# side by side in .envs/; like the budget, the choice is recorded ($(STAMPS)/envs), and a
+# change re-evaluates. $(STAMPS)/choice.mk defines ENV_<framework>; when its content changes,
+# make reads the Makefile again with the new choice.
 ifdef GPU
 export GPU
 endif
-$(foreach fw,$(FRAMEWORKS),$(eval ENV_$(fw) := $(shell tools/choose_envs.sh $(fw))))
+# The goals that need neither the budget nor the environments.
+CHOICE_FREE_GOALS := help clean distclean check-pins lib lib-check sysdeps
+ifneq ($(if $(MAKECMDGOALS),$(filter-out $(CHOICE_FREE_GOALS),$(MAKECMDGOALS)),html),)
+ifneq ($(filter-out 0 1,$(GPU))$(word 2,$(GPU)),)
+$(error GPU must be 0 or 1, or unset (NVIDIA GPUs are used when nvidia-smi lists one))
+endif
+include $(STAMPS)/choice.mk
 CHOSEN_ENVS := $(foreach fw,$(FRAMEWORKS),$(ENV_$(fw)))
+# Not yet there on the first read (make writes it, then reads the Makefile again).
+ifneq ($(wildcard $(STAMPS)/choice.mk),)
 ifneq ($(words $(CHOSEN_ENVS)),$(words $(FRAMEWORKS)))
 $(error GPU must be 0 or 1, or unset (NVIDIA GPUs are used when nvidia-smi lists one))
 endif
-$(shell { [ "$$(cat $(STAMPS)/envs 2>/dev/null)" = "$(CHOSEN_ENVS)" ] || echo "$(CHOSEN_ENVS)" > $(STAMPS)/envs; })
+endif
+endif
+
+# $(call write_if_changed,FILE,TEXT): FILE holds the line TEXT, rewritten only when TEXT differs,
+# so that what depends on FILE is remade only when it changes.
+write_if_changed = [ "$$(cat $(1) 2>/dev/null)" = "$(2)" ] || echo "$(2)" > $(1)
+
+$(STAMPS)/choice.mk: FORCE
+	@mkdir -p $(@D)
+	@envs=; for fw in $(FRAMEWORKS); do \
+	  env=$$(tools/choose_envs.sh $$fw); envs="$${envs:+$$envs }$$env"; \
+	  echo "ENV_$$fw := $$env"; done > $@.new; \
+	cmp -s $@.new $@ && rm -f $@.new || mv -f $@.new $@; \
+	$(call write_if_changed,$(STAMPS)/envs,$$envs)
+	@$(call write_if_changed,$(STAMPS)/budget,$(BUDGET))
+
+FORCE:
+
 KERNELS := $(FRAMEWORKS:%=.envs/jupyter/kernels/d2l-%/kernel.json)
 
 .PHONY: html test help envs lib lib-check sysdeps data site notebooks eval \
         $(FRAMEWORKS:%=env-%) $(FRAMEWORKS:%=eval-%) $(FRAMEWORKS:%=pytest-%) \
         pytest bookcheck sphinx-check offline-check reader-check ci-checks lab bench bench-hpo \
-        bench-hpo-curves clean distclean check-pins
+        bench-hpo-curves clean distclean check-pins FORCE
 
 ## html: set everything up, evaluate every tab, build the HTML and the notebooks
 # Environments first: a GPU environment that cannot use the GPU changes the next choice.
@@ -250,13 +282,11 @@ lab: $(STAMPS)/notebooks
 pytest: $(FRAMEWORKS:%=pytest-%)
 
 # Each framework environment runs the whole suite; the tests pick the framework installed.
-# Exit status 5 (no tests collected) is a failure once tests/ has test files.
+# Exit status 5 (no tests collected) is a failure.
 define PYTEST_RULE
 pytest-$(1): .envs/$(ENV_$(1))/.stamp
 	@echo "=== pytest in .envs/$(ENV_$(1))"
-	@if compgen -G 'tests/test_*.py' >/dev/null || compgen -G 'tests/*_test.py' >/dev/null; then \
-	  .envs/$(ENV_$(1))/bin/python -m pytest -q -p no:cacheprovider tests; \
-	else echo "no tests in tests/ yet"; fi
+	@.envs/$(ENV_$(1))/bin/python -m pytest -q -p no:cacheprovider tests
 endef
 $(foreach fw,$(FRAMEWORKS),$(eval $(call PYTEST_RULE,$(fw))))
 

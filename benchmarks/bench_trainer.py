@@ -35,14 +35,13 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from d2l import data  # noqa: E402
+# Unset, each framework starts a compute thread per core (see README.md).
+from d2l.resources import THREAD_VARS  # noqa: E402
 
 FRAMEWORKS = ('mxnet', 'torch', 'tensorflow')
 FRAMEWORK = next(f for f in FRAMEWORKS if importlib.util.find_spec(f))
 BATCH_SIZE, RESIZE, NUM_TRAIN, NUM_VAL, LR = 32, (65, 65), 2000, 1000, 0.01
 GOAL = 1.10
-# Unset, each framework starts a compute thread per core (see README.md).
-THREAD_VARS = ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS',
-               'TF_NUM_INTEROP_THREADS')
 
 
 # --- one epoch through d2l ---------------------------------------------------

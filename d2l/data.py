@@ -5,7 +5,8 @@ file, 'val' its last 10000, held out for tuning hyperparameters, and 'test'
 the official 10000 test images, which tuning never sees.
 
 Framework-neutral: everything here returns numpy arrays, and each framework
-module batches them with its own data pipeline.
+module batches them with its own data pipeline (which TransformedLoader
+wraps, without knowing the framework).
 """
 import functools
 import gzip
@@ -261,3 +262,16 @@ class FashionMNISTBase(core.DataModule):
     def text_labels(self, indices):
         """The class names of the given label indices."""
         return text_labels(indices)
+
+
+class TransformedLoader:
+    """A framework's data loader whose batches pass through `transform`
+    (`FashionMNIST._loader` of MXNet and PyTorch)."""
+    def __init__(self, loader, transform):
+        self.loader, self.transform = loader, transform
+
+    def __len__(self):
+        return len(self.loader)
+
+    def __iter__(self):
+        return (self.transform(*batch) for batch in self.loader)

@@ -295,21 +295,9 @@ class FashionMNIST(_data.FashionMNISTBase):
         # Batches of numpy examples become one MXNet array each.
         dataset = gluon.data.ArrayDataset(_onp.array(images),
                                           _onp.array(labels))
-        return _Transformed(gluon.data.DataLoader(
+        return _data.TransformedLoader(gluon.data.DataLoader(
             dataset, self.batch_size, shuffle=shuffle,
             num_workers=self.num_workers), self.transform)
-
-
-class _Transformed:
-    """A data loader that applies `transform` to each batch."""
-    def __init__(self, loader, transform):
-        self.loader, self.transform = loader, transform
-
-    def __len__(self):
-        return len(self.loader)
-
-    def __iter__(self):
-        return (self.transform(*batch) for batch in self.loader)
 
 
 #################   WARNING   ################

@@ -114,7 +114,9 @@ def init_ray(budget):
 
     Trials get the budget's choice, and one GPU each when the budget has
     GPUs; the CPU cores of the cluster are shared among the budget's
-    workers, and the trials' frameworks use that many threads.
+    workers, and the trials' frameworks use that many threads. Ray already
+    started in this process (a second call, a rerun cell) is shut down and
+    started again with these settings.
     """
     import socket
     address = os.environ.get('RAY_ADDRESS')
@@ -129,6 +131,8 @@ def init_ray(budget):
                 f'`ray start --address={address}` on each other node; or '
                 'unset RAY_ADDRESS to run Ray on this machine alone.') from None
     import ray
+    if ray.is_initialized():
+        ray.shutdown()
     # Ray's warnings about its own bookkeeping, and Ray Tune's progress
     # tables, would fill the outputs; errors still show.
     os.environ['RAY_AIR_NEW_OUTPUT'] = '0'

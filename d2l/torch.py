@@ -270,21 +270,9 @@ class FashionMNIST(_data.FashionMNISTBase):
         dataset = torch.utils.data.TensorDataset(
             torch.from_numpy(np.array(images)),
             torch.from_numpy(np.array(labels)))
-        return _Transformed(torch.utils.data.DataLoader(
+        return _data.TransformedLoader(torch.utils.data.DataLoader(
             dataset, self.batch_size, shuffle=shuffle,
             num_workers=self.num_workers), self.transform)
-
-
-class _Transformed:
-    """A data loader that applies `transform` to each batch."""
-    def __init__(self, loader, transform):
-        self.loader, self.transform = loader, transform
-
-    def __len__(self):
-        return len(self.loader)
-
-    def __iter__(self):
-        return (self.transform(*batch) for batch in self.loader)
 
 
 #################   WARNING   ################

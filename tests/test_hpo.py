@@ -250,6 +250,42 @@ def test_share_cpu_cores(monkeypatch):
     assert os.environ['OMP_NUM_THREADS'] == '1'
 
 
+def test_init_ray_twice_starts_ray_once_at_a_time(monkeypatch):
+    """A second init_ray (a rerun cell) restarts Ray with its settings instead of failing
+    as a second ray.init does; checked with a stand-in for Ray, which records the calls."""
+    calls, running = [], []
+
+    class FakeRay:
+        @staticmethod
+        def is_initialized():
+            return bool(running)
+
+        @staticmethod
+        def init(**kwargs):
+            if running:
+                raise RuntimeError('Maybe you called ray.init twice by accident?')
+            calls.append('init')
+            running.append(kwargs)
+
+        @staticmethod
+        def shutdown():
+            calls.append('shutdown')
+            running.clear()
+
+    monkeypatch.setitem(sys.modules, 'ray', FakeRay)
+    monkeypatch.delenv('RAY_ADDRESS', raising=False)
+    monkeypatch.setenv('RAY_AIR_NEW_OUTPUT', '1')  # Restored afterwards.
+    monkeypatch.setattr(os, 'cpu_count', lambda: 8)
+    budget = hpo.choose_budget('cpu')
+    first = hpo.init_ray(budget)
+    assert calls == ['init']
+    assert hpo.init_ray(budget) == first == {'cpu': 8 // budget.n_workers, 'gpu': 0}
+    assert calls == ['init', 'shutdown', 'init']
+    env_vars = running[0]['runtime_env']['env_vars']
+    assert env_vars[hpo.BUDGET_VAR] == 'cpu'
+    assert env_vars['OMP_NUM_THREADS'] == str(8 // budget.n_workers)
+
+
 def test_chosen_trial_and_summary(asha_run):
     results, raw = asha_run[:2]
     trial_id, chosen = hpo.chosen_trial(results)
