@@ -399,107 +399,15 @@ def simulate(args):
 COLORS = {'random search': 'C0', 'ASHA': 'C1', 'sync SH': 'C2'}
 
 
-def anytime(runs, grid):
-    """Per run, the best validation error reported up to each time of
-    `grid` (inf before its first report); one row per run."""
-    curves = []
-    for _, run in runs:
-        run = run.dropna(subset=['st_tuner_time']).sort_values('st_tuner_time')
-        best = run[METRIC if METRIC in run else 'best'].cummin().to_numpy()
-        index = np.searchsorted(run['st_tuner_time'].to_numpy(), grid,
-                                side='right')
-        curves.append(np.where(index > 0, best[np.maximum(index - 1, 0)],
-                               np.inf))
-    return np.array(curves)
-
-
-def quartiles(curves):
-    """First quartile, median and third quartile over the runs, each one
-    of the runs' values (nearest rank): no average with an infinity."""
-    return np.quantile(curves, [0.25, 0.5, 0.75], axis=0, method='nearest')
-
-
-def time_to_target(grid, median, target):
-    """The first time of `grid` at which `median` is at most `target`."""
-    reached = np.flatnonzero(median <= target)
-    return grid[reached[0]] if len(reached) else np.nan
-
-
-def real_table(real, grid):
-    """Per method: trials, epochs, final error, time to target, and the
-    workers' time split into training, start-up, unreported and idle."""
-    runs = real.groupby(['method', 'seed'])
-    curves = {m: anytime([r for r in runs if r[0][0] == m], grid)
-              for m in METHODS}
-    target = np.median(curves['random search'][:, -1])
-    rows = {}
-    for method in METHODS:
-        per_run = []
-        for (m, seed), run in runs:
-            if m != method:
-                continue
-            processes = run.groupby(['trial_id', 'startup'])
-            worker_seconds = run['n_workers'].iloc[0] * run['wallclock'].iloc[0]
-            busy = run['busy'].iloc[0]
-            training = processes['st_worker_time'].max().sum()
-            startup = processes['startup'].first().sum()
-            per_run.append({
-                'trials started': run['trials_started'].iloc[0],
-                'epochs trained': len(run),
-                'final error': run[METRIC].min(),
-                'training': training / worker_seconds,
-                'start-up': startup / worker_seconds,
-                'unreported': (busy - training - startup) / worker_seconds,
-                'idle': 1 - busy / worker_seconds})
-        per_run = pd.DataFrame(per_run)
-        q = per_run['final error'].quantile([0.25, 0.5, 0.75],
-                                            interpolation='nearest')
-        rows[method] = {
-            'runs': len(per_run),
-            'trials started': per_run['trials started'].median(),
-            'epochs trained': per_run['epochs trained'].median(),
-            'final error (median)': q[0.5],
-            'final error (IQR)': f'{q[0.25]:.3f}-{q[0.75]:.3f}',
-            'time to target (s)': time_to_target(
-                grid, quartiles(curves[method])[1], target),
-            **per_run[['training', 'start-up', 'unreported',
-                       'idle']].mean().round(3)}
-    return pd.DataFrame(rows).T, curves, target
-
-
-def simulated_table(sim, grid, target, real_wallclock):
-    """Per number of workers and method: the median time to `target`,
-    the median best error after the real runs' wall-clock time and at the
-    end, and the shares of the workers' time."""
-    at_real = np.searchsorted(grid, real_wallclock)
-    rows = []
-    for (n_workers, method), runs in sim.groupby(['n_workers', 'method']):
-        by_seed = list(runs.groupby('seed'))
-        median = quartiles(anytime(by_seed, grid))[1]
-        first = runs.groupby('seed').first()
-        worker_seconds = first['n_workers'] * first['wallclock']
-        rows.append({
-            'workers': n_workers, 'method': method, 'runs': len(by_seed),
-            'time to target (s)': time_to_target(grid, median, target),
-            f'error at {real_wallclock:.0f} s (median)': (
-                median[at_real] if at_real < len(grid) else np.nan),
-            'final error (median)': median[-1],
-            'trials started': first['trials_started'].median(),
-            'start-up': (first['startup'] / worker_seconds).mean(),
-            # Busy is integrated from the tuner's polls; a few thousandths
-            # above the workers' time are rounding, not negative idleness.
-            'idle': max((1 - first['busy'] / worker_seconds).mean(), 0)})
-    return pd.DataFrame(rows)
-
-
 def plot_anytime(grid, curves, target, budget_name, path):
     import matplotlib
     matplotlib.use('Agg')
     matplotlib.rcParams['svg.hashsalt'] = 'bench-hpo'  # Same file each time.
     from matplotlib import pyplot as plt
+    from d2l import hpo as d2l
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for method in METHODS:
-        low, median, high = quartiles(curves[method])
+        low, median, high = d2l.quartiles(curves[method])
         ax.plot(grid, median, color=COLORS[method],
                 label=f'{method} ({len(curves[method])} runs)')
         ax.fill_between(grid, low, high, color=COLORS[method], alpha=0.2,
@@ -545,18 +453,6 @@ def plot_workers(table, target, path):
     plt.close(fig)
 
 
-def tables(real, sim):
-    """The report's one-second grid of the real runs, their table, their
-    any-time curves and target, and the table of the simulation."""
-    wallclock = real['wallclock'].iloc[0]
-    grid = np.linspace(0, wallclock, int(wallclock) + 1)
-    table, curves, target = real_table(real, grid)
-    sim_grid = np.linspace(0, sim['wallclock'].max(),
-                           int(sim['wallclock'].max()) + 1)
-    sim_table = simulated_table(sim, sim_grid, target, wallclock)
-    return grid, table, curves, target, sim_table
-
-
 def report(args):
     real_file, sim_file = result_file(args, 'real'), result_file(
         args, 'simulated')
@@ -565,7 +461,11 @@ def report(args):
             raise SystemExit(f'{f} is missing: run the `real` and '
                              '`simulate` steps first')
     real, sim = pd.read_csv(real_file), pd.read_csv(sim_file)
-    grid, table, curves, target, sim_table = tables(real, sim)
+    # The section hpo-compare.md computes its tables with the same
+    # functions (its `#@save` cells, in d2l/hpo.py).
+    with contextlib.redirect_stdout(io.StringIO()):
+        from d2l import hpo as d2l
+    grid, table, curves, target, sim_table = d2l.bench_tables(real, sim)
     pd.set_option('display.width', 200)
     print(f'Real runs ({real_file.name}), target {target:.3f}:')
     print(table.to_string())

@@ -12,6 +12,7 @@ import random
 import sys
 import time
 
+import numpy as np
 import pandas as pd  # Syne Tune imports it anyway.
 
 from d2l.core import *  # noqa: F401,F403  (the saved code uses d2l.plot ...)
@@ -553,6 +554,139 @@ class SyneTuneASHA(AsyncSuccessiveHalving):
         cutoff = ((position - i) * values[i]
                   + (1 - (position - i)) * values[i - 1])
         return best if results[best] <= cutoff else None
+
+
+# Saved from chapter_hyperparameter_optimization/hpo-compare.md
+def anytime(runs, grid):
+    """Per run, the best validation error reported up to each time of
+    `grid` (inf before its first report); one row per run."""
+    curves = []
+    for _, run in runs:
+        run = run.dropna(subset=['st_tuner_time'])
+        run = run.sort_values('st_tuner_time')
+        metric = 'validation_error' if 'validation_error' in run else 'best'
+        best = run[metric].cummin().to_numpy()
+        index = np.searchsorted(run['st_tuner_time'].to_numpy(), grid,
+                                side='right')
+        curves.append(np.where(index > 0, best[np.maximum(index - 1, 0)],
+                               np.inf))
+    return np.array(curves)
+
+def quartiles(curves):
+    """First quartile, median and third quartile over the runs, each one
+    of the runs' values (nearest rank): no average with an infinity."""
+    return np.quantile(curves, [0.25, 0.5, 0.75], axis=0, method='nearest')
+
+def time_to_target(grid, median, target):
+    """The first time of `grid` at which `median` is at most `target`."""
+    reached = np.flatnonzero(median <= target)
+    return grid[reached[0]] if len(reached) else np.nan
+
+
+# Saved from chapter_hyperparameter_optimization/hpo-compare.md
+def real_table(real, grid):
+    """Per method: runs, trials, epochs, final error, time to target, and
+    the workers' time split into training, start-up, unreported and
+    idle; also the any-time curves and the target."""
+    runs = real.groupby(['method', 'seed'])
+    methods = list(dict.fromkeys(real['method']))
+    curves = {m: anytime([r for r in runs if r[0][0] == m], grid)
+              for m in methods}
+    target = np.median(curves['random search'][:, -1])
+    rows = {}
+    for method in methods:
+        per_run = []
+        for (m, seed), run in runs:
+            if m != method:
+                continue
+            processes = run.groupby(['trial_id', 'startup'])
+            seconds = run['n_workers'].iloc[0] * run['wallclock'].iloc[0]
+            busy = run['busy'].iloc[0]
+            training = processes['st_worker_time'].max().sum()
+            startup = processes['startup'].first().sum()
+            per_run.append({
+                'trials started': run['trials_started'].iloc[0],
+                'epochs trained': len(run),
+                'final error': run['validation_error'].min(),
+                'training': training / seconds,
+                'start-up': startup / seconds,
+                'unreported': (busy - training - startup) / seconds,
+                'idle': 1 - busy / seconds})
+        per_run = pd.DataFrame(per_run)
+        q = per_run['final error'].quantile([0.25, 0.5, 0.75],
+                                            interpolation='nearest')
+        rows[method] = {
+            'runs': len(per_run),
+            'trials started': per_run['trials started'].median(),
+            'epochs trained': per_run['epochs trained'].median(),
+            'final error (median)': q[0.5],
+            'final error (IQR)': f'{q[0.25]:.3f}-{q[0.75]:.3f}',
+            'time to target (s)': time_to_target(
+                grid, quartiles(curves[method])[1], target),
+            **per_run[['training', 'start-up', 'unreported',
+                       'idle']].mean().round(3)}
+    return pd.DataFrame(rows).T, curves, target
+
+
+# Saved from chapter_hyperparameter_optimization/hpo-compare.md
+def best_trials(real):
+    """The trial with the lowest validation error, per method and seed."""
+    best = real.loc[real.groupby(['method', 'seed'])[
+        'validation_error'].idxmin()]
+    return best.set_index(['method', 'seed'])['trial_id'].unstack()
+
+
+# Saved from chapter_hyperparameter_optimization/hpo-compare.md
+def configs_reaching(curves, target):
+    """How many recorded configurations end at or below `target`, and
+    how many there are."""
+    last = curves[curves['epoch'] == curves['epoch'].max()]
+    return int((last['validation_error'] <= target).sum()), len(last)
+
+
+# Saved from chapter_hyperparameter_optimization/hpo-compare.md
+def simulated_table(sim, grid, target, real_wallclock):
+    """Per number of workers and method: the median time to `target`,
+    the median best error after the real runs' wall-clock time and at the
+    end, and the shares of the workers' time."""
+    at_real = np.searchsorted(grid, real_wallclock)
+    rows = []
+    for (n_workers, method), runs in sim.groupby(['n_workers', 'method']):
+        by_seed = list(runs.groupby('seed'))
+        median = quartiles(anytime(by_seed, grid))[1]
+        first = runs.groupby('seed').first()
+        seconds = first['n_workers'] * first['wallclock']
+        rows.append({
+            'workers': n_workers, 'method': method, 'runs': len(by_seed),
+            'time to target (s)': time_to_target(grid, median, target),
+            f'error at {real_wallclock:.0f} s (median)': (
+                median[at_real] if at_real < len(grid) else np.nan),
+            'final error (median)': median[-1],
+            'trials started': first['trials_started'].median(),
+            'start-up': (first['startup'] / seconds).mean(),
+            # Busy is integrated from the tuner's polls; a few thousandths
+            # above the workers' time are rounding, not negative idleness.
+            'idle': max((1 - first['busy'] / seconds).mean(), 0)})
+    return pd.DataFrame(rows)
+
+
+# Saved from chapter_hyperparameter_optimization/hpo-compare.md
+def capped(sim_table, best):
+    """Per row of a `simulated_table`: whether every method simulated on
+    as many workers ends at `best`, the table's lowest error."""
+    worst = sim_table.groupby('workers')['final error (median)']
+    return worst.transform('max') <= best
+
+def bench_tables(real, sim):
+    """The one-second grid of the real runs, their table, any-time curves
+    and target, and the table of the simulation."""
+    wallclock = real['wallclock'].iloc[0]
+    grid = np.linspace(0, wallclock, int(wallclock) + 1)
+    table, curves, target = real_table(real, grid)
+    end = sim['wallclock'].max()
+    sim_grid = np.linspace(0, end, int(end) + 1)
+    sim_table = simulated_table(sim, sim_grid, target, wallclock)
+    return grid, table, curves, target, sim_table
 
 
 # Saved from chapter_hyperparameter_optimization/cluster.md
