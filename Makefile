@@ -34,6 +34,8 @@ SECTIONS = $(wildcard $(CHAPTER)/*.md)
 LIB_COMMON = $(wildcard d2l/__init__.py d2l/core.py d2l/data.py d2l/hpo.py d2l/resources.py)
 framework_module = $(wildcard d2l/$(if $(filter pytorch,$1),torch,$1).py)
 IMAGES = $(wildcard static/img/*)
+# The benchmark's results, which hpo-compare reads (a resource, like the images).
+BENCH_CSVS = $(wildcard benchmarks/results/*.csv)
 # The files under a folder, at any depth (as `find DIR -type f`), without starting a program.
 files_under = $(foreach f,$(wildcard $(1)/* $(1)/.[!.]*),$(if $(wildcard $(f)/.),$(call files_under,$(f)),$(f)))
 OFFLINE_ASSETS = $(call files_under,static/offline)
@@ -202,7 +204,7 @@ $(FRAMEWORKS:%=eval-%): eval-%: $(STAMPS)/eval-%
 RAY_CPUS_PER_NODE = $$(( $$(nproc) / 2 > 0 ? $$(nproc) / 2 : 1 ))
 define EVAL_RULE
 $(STAMPS)/eval-$(1): $(SECTIONS) $(CHAPTER) $(LIB_COMMON) $(call framework_module,$(1)) \
-    $(IMAGES) requirements/$(ENV_$(1)).txt config.ini tools/d2lbook_run.py tools/ray_cluster.py \
+    $(IMAGES) $(BENCH_CSVS) requirements/$(ENV_$(1)).txt config.ini tools/d2lbook_run.py tools/ray_cluster.py \
     $(STAMPS)/budget \
     $(STAMPS)/envs .envs/$(ENV_$(1))/.stamp .envs/jupyter/kernels/d2l-$(1)/kernel.json \
     .envs/book/.stamp
@@ -226,7 +228,7 @@ site: $(STAMPS)/html
 # d2lbook re-merges a notebook only when the default tab's output is newer, so the merged
 # tree is rebuilt from scratch whenever any tab (or a resource) changed: a few seconds.
 # `build html --tab all` is not used: it would evaluate stale tabs with the book's Python.
-$(STAMPS)/html: $(FRAMEWORKS:%=$(STAMPS)/eval-%) $(IMAGES) $(OFFLINE_ASSETS) \
+$(STAMPS)/html: $(FRAMEWORKS:%=$(STAMPS)/eval-%) $(IMAGES) $(BENCH_CSVS) $(OFFLINE_ASSETS) \
     $(CHAPTER)/hpo.bib config.ini tools/offline_html.py tools/d2lbook_run.py
 	@echo "=== merging the tabs and building the HTML"
 	@touch $@.started
@@ -314,7 +316,7 @@ bench: envs
 # RS, ASHA and synchronous SH compared (benchmarks/README.md): 5 seeds of real runs on the
 # budget, then Syne Tune's simulator on the committed learning curves (10 seeds), then the
 # report and its two figures; about 45 minutes on 2 cores. Results go to $(BENCH_RESULTS) (restartable: finished runs are kept);
-# BENCH_RESULTS=benchmarks/results BENCH_FIGURES=static/img replaces the committed ones.
+# BENCH_RESULTS=benchmarks/results replaces the committed CSV files, which hpo-compare reads.
 BENCH_RESULTS ?= $(BUILD)/bench-hpo
 BENCH_FIGURES ?= $(BENCH_RESULTS)
 BENCH_BUDGET ?= cpu

@@ -109,13 +109,18 @@ LOG_LINE = re.compile(r'^(DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]+:|^[IWEF]\d{4
 
 
 def test_zip_holds_only_what_readers_open():
-    """The zip holds the notebooks, the bibliography and the figures; no empty files (such as
-    the std.out that Syne Tune's GPU probe leaves in its working folder)."""
+    """The zip holds the notebooks, the bibliography, the figures and the benchmark's CSV
+    files (which hpo-compare reads from ../benchmarks/results/); no empty files (such as the
+    std.out that Syne Tune's GPU probe leaves in its working folder)."""
     with zipfile.ZipFile(ZIP) as z:
         files = [i for i in z.infolist() if not i.is_dir()]
     strays = [i.filename for i in files if i.file_size == 0
-              or not i.filename.endswith(('.ipynb', '.bib', '.svg', '.png'))]
+              or not i.filename.endswith(('.ipynb', '.bib', '.svg', '.png', '.csv'))]
     assert files and not strays, strays
+    for framework in FRAMEWORKS:
+        for kind in ('curves', 'real', 'simulated'):
+            name = f'{framework}/benchmarks/results/{kind}-pytorch-cpu.csv'
+            assert any(i.filename == name for i in files), f'{name} is not in the zip'
 
 
 def test_outputs_hold_no_log_lines():
