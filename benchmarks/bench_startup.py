@@ -23,7 +23,6 @@ that runs it.
 """
 import argparse
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -33,8 +32,10 @@ import subprocess
 import sys
 import tempfile
 
-FRAMEWORKS = ('mxnet', 'torch', 'tensorflow')
-FRAMEWORK = next(f for f in FRAMEWORKS if importlib.util.find_spec(f))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from d2l import frameworks  # noqa: E402
+
+FRAMEWORK = frameworks.installed().module
 # The first configuration of every experiment of the chapter.
 CONFIG = dict(framework=FRAMEWORK, learning_rate=0.001, batch_size=68)
 # Runs Syne Tune's entry point (the first argument) as `python entry_point`

@@ -24,7 +24,6 @@ threads), and the median of the ratios within each repetition.
 """
 import argparse
 import importlib
-import importlib.util
 import os
 import pathlib
 import statistics
@@ -34,12 +33,11 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from d2l import data  # noqa: E402
+from d2l import data, frameworks  # noqa: E402
 # Unset, each framework starts a compute thread per core (see README.md).
 from d2l.resources import THREAD_VARS  # noqa: E402
 
-FRAMEWORKS = ('mxnet', 'torch', 'tensorflow')
-FRAMEWORK = next(f for f in FRAMEWORKS if importlib.util.find_spec(f))
+FRAMEWORK = frameworks.installed().module
 BATCH_SIZE, RESIZE, NUM_TRAIN, NUM_VAL, LR = 32, (65, 65), 2000, 1000, 0.01
 GOAL = 1.10
 

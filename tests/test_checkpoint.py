@@ -44,9 +44,8 @@ run(*[None if a == '-' else a for a in sys.argv[1:2]], int(sys.argv[2]),
 
 def run_worker(restore, epochs, save):
     """Run WORKER in a new Python process."""
-    module = {'pytorch': 'torch'}.get(FRAMEWORK, FRAMEWORK)
     code = WORKER.format(tests=str(pathlib.Path(__file__).parent),
-                         module=module)
+                         module=FRAMEWORK)
     subprocess.run([sys.executable, '-c', code, str(restore or '-'),
                     str(epochs), str(save)], check=True)
 

@@ -16,9 +16,11 @@ import zipfile
 import nbformat
 import pytest
 
+from d2l import frameworks
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ZIP = ROOT / '_build' / 'd2l-hpo-asha.zip'
-FRAMEWORKS = ('mxnet', 'pytorch', 'tensorflow')
+FRAMEWORKS = frameworks.TABS
 NOTEBOOK = 'chapter_hyperparameter_optimization/sh-intro.ipynb'
 CELL_TIMEOUT = 600  # seconds; the longest cell trains 12 epochs at the 'cpu' budget
 # Set by the Makefile to folders under _build/ (inside the checkout); a reader has none of them.
