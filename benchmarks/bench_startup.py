@@ -21,7 +21,6 @@ adds to the framework alone, and what Syne Tune's entry point imports with
 and without Ray Tune. It uses the framework installed in the environment
 that runs it.
 """
-import argparse
 import contextlib
 import io
 import json
@@ -33,6 +32,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from cli import parse_reps  # noqa: E402  (benchmarks/cli.py)
 from d2l import frameworks  # noqa: E402
 
 FRAMEWORK = frameworks.installed().module
@@ -187,12 +187,10 @@ def table(new, resumed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--reps', type=int, default=5)
-    args = parser.parse_args()
+    num_reps = parse_reps(__doc__, 'trials timed of each kind')
     env = dict(os.environ, OMP_NUM_THREADS='1', TF_NUM_INTRAOP_THREADS='1',
                TF_NUM_INTEROP_THREADS='1', TF_CPP_MIN_LOG_LEVEL='2')
-    reps = range(args.reps + 1)
+    reps = range(num_reps + 1)
     with tempfile.TemporaryDirectory() as folder:
         command = trial_commands(folder)
         # Each new trial writes its checkpoint after its epoch: the resumed
@@ -205,7 +203,7 @@ def main():
     with_ray, without_ray = (median_runs(
         [[sys.executable, '-c', prelude + ENTRY_IMPORTS] for _ in reps], env)
         for prelude in ('', 'import sys; sys.modules["ray"] = None'))
-    print(f'{FRAMEWORK}: seconds from process start, median of {args.reps} '
+    print(f'{FRAMEWORK}: seconds from process start, median of {num_reps} '
           'trial processes each (done at, and the step alone)')
     print('| step | new trial | resumed trial |\n| --- | --- | --- |')
     print('\n'.join(table(new, resumed)))
