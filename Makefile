@@ -315,8 +315,7 @@ reader-check: $(STAMPS)/html $(STAMPS)/notebooks .envs/book/.stamp
 # figures steady on a shared machine.
 bench: envs
 	@for env in $(CHOSEN_ENVS); do \
-	  OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
-	    .envs/$$env/bin/python benchmarks/bench_trainer.py; done
+	  .envs/$$env/bin/python benchmarks/bench_trainer.py --threads 1; done
 	.envs/$(firstword $(CHOSEN_ENVS))/bin/python benchmarks/bench_data.py
 	@for env in $(CHOSEN_ENVS); do .envs/$$env/bin/python benchmarks/bench_startup.py; done
 

@@ -34,6 +34,7 @@ import tempfile
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from cli import parse_reps  # noqa: E402  (benchmarks/cli.py)
 from d2l import frameworks  # noqa: E402
+from d2l.resources import THREAD_VARS  # noqa: E402
 
 FRAMEWORK = frameworks.installed().module
 # The first configuration of every experiment of the chapter.
@@ -188,8 +189,8 @@ def table(new, resumed):
 
 def main():
     num_reps = parse_reps(__doc__, 'trials timed of each kind')
-    env = dict(os.environ, OMP_NUM_THREADS='1', TF_NUM_INTRAOP_THREADS='1',
-               TF_NUM_INTEROP_THREADS='1', TF_CPP_MIN_LOG_LEVEL='2')
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2',
+               **{var: '1' for var in THREAD_VARS})
     reps = range(num_reps + 1)
     with tempfile.TemporaryDirectory() as folder:
         command = trial_commands(folder)

@@ -34,7 +34,6 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from cli import parse_reps  # noqa: E402  (benchmarks/cli.py)
 from d2l import data, frameworks  # noqa: E402
-# Unset, each framework starts a compute thread per core (see README.md).
 from d2l.resources import THREAD_VARS  # noqa: E402
 
 FRAMEWORK = frameworks.installed().module

@@ -151,8 +151,7 @@ def asha_run(d2l, tmp_path_factory):
         env.chdir(folder)
         env.setenv('SYNETUNE_FOLDER', str(folder))
         env.setenv(hpo.BUDGET_VAR, 'cpu')
-        for var in ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS',
-                    'TF_NUM_INTEROP_THREADS'):
+        for var in hpo.THREAD_VARS:
             env.setenv(var, os.environ.get(var, ''))  # Restored afterwards.
         hpo.share_cpu_cores(2)
         log = hpo.TunerLog()
@@ -239,8 +238,7 @@ def test_trials_per_rung_counts_each_trial_once(asha_run):
 
 
 def test_share_cpu_cores(monkeypatch):
-    for var in ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS',
-                'TF_NUM_INTEROP_THREADS'):
+    for var in hpo.THREAD_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(os, 'cpu_count', lambda: 8)
     hpo.share_cpu_cores(2)
