@@ -77,17 +77,6 @@ def add_to_class(Class):
     return wrapper
 
 
-def check_image_size(size, min_size):
-    """Raise a ValueError unless the (height, width) `size` is at least
-    `min_size` pixels both ways; the message says how to resize."""
-    size = tuple(size)
-    if min(size) < min_size:
-        raise ValueError(
-            f'AlexNet needs images of at least {min_size}x{min_size} pixels, '
-            f'got {size}; use FashionMNIST(resize=({min_size}, {min_size})) '
-            'or larger')
-
-
 def check_positive(name, value):
     """Raise a ValueError that names `name` unless `value` is positive."""
     if isinstance(value, bool) or not value > 0:
