@@ -37,8 +37,8 @@ D2LBOOK := XDG_CACHE_HOME=$(CURDIR)/$(BUILD)/home/cache $(BOOK_PY) tools/d2lbook
 
 # What the evaluation of a tab depends on.
 SECTIONS = $(wildcard $(CHAPTER)/*.md)
-LIB_COMMON = $(wildcard d2l/__init__.py d2l/core.py d2l/data.py d2l/frameworks.py d2l/hpo.py \
-  d2l/resources.py)
+LIB_COMMON = $(wildcard d2l/__init__.py d2l/checkpoint.py d2l/core.py d2l/data.py \
+  d2l/frameworks.py d2l/hpo.py d2l/resources.py)
 IMAGES = $(wildcard static/img/*)
 # The benchmark's results, which hpo-compare reads (a resource, like the images).
 BENCH_CSVS = $(wildcard benchmarks/results/*.csv)

@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pandas as pd  # Syne Tune imports it anyway.
 
+from d2l.checkpoint import *  # noqa: F401,F403  (d2l.checkpoint_file ...)
 from d2l.core import *  # noqa: F401,F403  (the saved code uses d2l.plot ...)
 from d2l.core import __getattr__  # noqa: F401  (d2l.plt, on first use)
 # Every framework-neutral name of the chapter in one module: the budget too.
