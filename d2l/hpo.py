@@ -396,22 +396,27 @@ def experiment_summary(results, budget):
 
 
 # Saved from chapter_hyperparameter_optimization/sh-intro.md
+def rung_levels(r_min, r_max, eta):
+    """r_min, eta * r_min, eta**2 * r_min, ... below r_max, and r_max,
+    the top rung."""
+    d2l.check_count('r_min', r_min)
+    d2l.check_count('eta', eta, minimum=2)
+    if r_min > r_max:
+        raise ValueError('r_min must be at most r_max, got '
+                         f'r_min={r_min!r}, r_max={r_max!r}')
+    levels, level = [], r_min
+    while level < r_max:
+        levels.append(level)
+        level *= eta
+    return levels + [r_max]
+
+
+# Saved from chapter_hyperparameter_optimization/sh-intro.md
 class SuccessiveHalving(d2l.HyperParameters):
     """Synchronous successive halving, evaluating one trial at a time."""
     def __init__(self, objective, r_min, r_max, eta=2):
-        if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
-            raise ValueError(f'eta must be an integer >= 2, got {eta!r}')
-        if not 0 < r_min <= r_max:
-            raise ValueError('need 0 < r_min <= r_max, got '
-                             f'r_min={r_min!r}, r_max={r_max!r}')
+        self.rung_levels = rung_levels(r_min, r_max, eta)
         self.save_hyperparameters()
-
-    def rung_levels(self):
-        """r_min, eta * r_min, ... below r_max, then r_max itself."""
-        levels = [self.r_min]
-        while levels[-1] * self.eta < self.r_max:
-            levels.append(levels[-1] * self.eta)
-        return levels + [self.r_max] if levels[-1] < self.r_max else levels
 
     def top_trials(self, errors):
         """Positions of the best floor(n / eta) of n errors, at least one."""
@@ -421,7 +426,7 @@ class SuccessiveHalving(d2l.HyperParameters):
     def run(self, configs):
         """Evaluate `configs` rung by rung; one record per evaluation."""
         records, alive = [], list(range(len(configs)))
-        for rung in self.rung_levels():
+        for rung in self.rung_levels:
             errors = []
             for trial in alive:
                 tic = time.time()

@@ -56,18 +56,24 @@ def test_eta_that_does_not_divide_the_count():
 
 
 def test_rung_levels():
-    sh = hpo.SuccessiveHalving(None, r_min=1, r_max=4, eta=2)
-    assert sh.rung_levels() == [1, 2, 4]
+    """r_min * eta**k below r_max, then r_max, whether or not it is one of
+    them."""
+    assert hpo.rung_levels(1, 4, 2) == [1, 2, 4]
+    assert hpo.rung_levels(1, 9, 3) == [1, 3, 9]
+    assert hpo.rung_levels(1, 10, 3) == [1, 3, 9, 10]
+    assert hpo.rung_levels(2, 20, 2) == [2, 4, 8, 16, 20]
+    assert hpo.rung_levels(2, 2, 2) == [2]
     sh = hpo.SuccessiveHalving(None, r_min=1, r_max=10, eta=3)
-    assert sh.rung_levels() == [1, 3, 9, 10]
-    assert hpo.SuccessiveHalving(None, 2, 2).rung_levels() == [2]
+    assert sh.rung_levels == [1, 3, 9, 10]
 
 
 @pytest.mark.parametrize('kwargs, message', [
-    (dict(r_min=5, r_max=4), 'r_min <= r_max'),
-    (dict(r_min=0, r_max=4), 'r_min <= r_max'),
-    (dict(r_min=1, r_max=4, eta=1), 'eta'),
-    (dict(r_min=1, r_max=4, eta=1.5), 'eta')])
+    (dict(r_min=5, r_max=4), 'r_min must be at most r_max'),
+    (dict(r_min=0, r_max=4), 'r_min must be an integer >= 1'),
+    (dict(r_min=1.5, r_max=4), 'r_min must be an integer >= 1'),
+    (dict(r_min=1, r_max=4, eta=1), 'eta must be an integer >= 2'),
+    (dict(r_min=1, r_max=4, eta=1.5), 'eta must be an integer >= 2'),
+    (dict(r_min=1, r_max=4, eta=True), 'eta must be an integer >= 2')])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         hpo.SuccessiveHalving(None, **kwargs)
