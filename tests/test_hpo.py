@@ -127,6 +127,10 @@ def test_objective_resumes_from_its_checkpoint(d2l, monkeypatch, tmp_path):
                          **config) == []
 
 
+RUNGS = dict(r_min=1, r_max=4, eta=2)
+ASHA_ARGS = dict(metric='validation_error', resource_attr='epoch')
+
+
 @pytest.fixture(scope='module')
 def asha_run(d2l, tmp_path_factory):
     """A short ASHA run of the chapter's objective on the CPU budget:
@@ -142,10 +146,9 @@ def asha_run(d2l, tmp_path_factory):
     # Learning rates that learn something, so that the ranking is real.
     search_space = {'learning_rate': loguniform(1e-3, 1e-1),
                     'batch_size': randint(32, 128), 'max_epochs': 4}
-    scheduler = ASHA(search_space, metric='validation_error', mode='min',
-                     resource_attr='epoch', max_t=4, grace_period=1,
-                     reduction_factor=2, type='promotion',
-                     max_resource_attr='max_epochs')
+    scheduler = ASHA(search_space, mode='min', type='promotion',
+                     max_resource_attr='max_epochs',
+                     **hpo.rung_args(**RUNGS), **ASHA_ARGS)
     def enough(status):
         """Stop once a trial has been resumed past the lowest rung and
         several others have started; at the latest after five minutes."""
@@ -174,10 +177,6 @@ def asha_run(d2l, tmp_path_factory):
     return results, raw, (search_space, log.events)
 
 
-ASHA_ARGS = dict(metric='validation_error', resource_attr='epoch', max_t=4,
-                 grace_period=1, reduction_factor=2)
-
-
 def test_replay_of_the_run_agrees_with_syne_tune(asha_run):
     """The replay of asha-scratch.md: SyneTuneASHA, fed the events of a
     real Syne Tune run, decides as Syne Tune's ASHA did at every step; the
@@ -187,7 +186,7 @@ def test_replay_of_the_run_agrees_with_syne_tune(asha_run):
     kinds = [event[0] for event in events]
     assert kinds.count('result') == len(raw)
     assert kinds.count('start') >= 3 and kinds.count('resume') >= 1
-    scheduler = hpo.SyneTuneASHA(search_space, **ASHA_ARGS)
+    scheduler = hpo.SyneTuneASHA(search_space, **RUNGS, **ASHA_ARGS)
     assert hpo.replay(scheduler, events) == (len(events), len(events))
 
 
@@ -199,14 +198,16 @@ def test_replay_makes_the_tuners_calls(asha_run):
         from syne_tune.optimizer.baselines import ASHA
     _, _, (search_space, events) = asha_run
     scheduler = ASHA(search_space, mode='min', type='promotion',
-                     max_resource_attr='max_epochs', **ASHA_ARGS)
+                     max_resource_attr='max_epochs',
+                     **hpo.rung_args(**RUNGS), **ASHA_ARGS)
     assert hpo.replay(scheduler, events) == (len(events), len(events))
     # A logged decision that the scheduler would not make is counted.
     tampered = list(events)
     i = next(i for i, e in enumerate(events) if e[0] == 'result')
     tampered[i] = (*events[i][:3], 'not a decision')
     scheduler = ASHA(search_space, mode='min', type='promotion',
-                     max_resource_attr='max_epochs', **ASHA_ARGS)
+                     max_resource_attr='max_epochs',
+                     **hpo.rung_args(**RUNGS), **ASHA_ARGS)
     assert hpo.replay(scheduler, tampered) == (len(events) - 1, len(events))
 
 
