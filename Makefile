@@ -20,7 +20,13 @@ SHELL := /bin/bash
 MAKEFLAGS += --no-builtin-rules --no-print-directory
 
 PYTHON ?= python3
-FRAMEWORKS := mxnet pytorch tensorflow
+comma := ,
+# The frameworks are config.ini's tabs, which d2lbook reads (d2l/frameworks.py describes each
+# one; tests/test_frameworks.py checks that the two agree), read here without starting a program.
+FRAMEWORKS := $(subst $(comma), ,$(patsubst tabs=%,%,$(filter tabs=%,$(subst tabs = ,tabs=,$(file <config.ini)))))
+ifeq ($(FRAMEWORKS),)
+$(error config.ini has no line `tabs = <tab>,<tab>,...` (no spaces in the list))
+endif
 CHAPTER := chapter_hyperparameter_optimization
 BUILD := _build
 STAMPS := $(BUILD)/stamps
@@ -31,8 +37,8 @@ D2LBOOK := XDG_CACHE_HOME=$(CURDIR)/$(BUILD)/home/cache $(BOOK_PY) tools/d2lbook
 
 # What the evaluation of a tab depends on.
 SECTIONS = $(wildcard $(CHAPTER)/*.md)
-LIB_COMMON = $(wildcard d2l/__init__.py d2l/core.py d2l/data.py d2l/hpo.py d2l/resources.py)
-framework_module = $(wildcard d2l/$(if $(filter pytorch,$1),torch,$1).py)
+LIB_COMMON = $(wildcard d2l/__init__.py d2l/checkpoint.py d2l/core.py d2l/data.py \
+  d2l/frameworks.py d2l/hpo.py d2l/resources.py)
 IMAGES = $(wildcard static/img/*)
 # The benchmark's results, which hpo-compare reads (a resource, like the images).
 BENCH_CSVS = $(wildcard benchmarks/results/*.csv)
@@ -94,7 +100,8 @@ $(STAMPS)/choice.mk: FORCE
 	@mkdir -p $(@D)
 	@envs=; for fw in $(FRAMEWORKS); do \
 	  env=$$(tools/choose_envs.sh $$fw); envs="$${envs:+$$envs }$$env"; \
-	  echo "ENV_$$fw := $$env"; done > $@.new; \
+	  echo "ENV_$$fw := $$env"; \
+	  echo "MODULE_$$fw := $$($(PYTHON) d2l/frameworks.py module $$fw)"; done > $@.new; \
 	cmp -s $@.new $@ && rm -f $@.new || mv -f $@.new $@; \
 	$(call write_if_changed,$(STAMPS)/envs,$$envs)
 	@$(call write_if_changed,$(STAMPS)/budget,$(BUDGET))
@@ -114,7 +121,7 @@ html: sysdeps lib
 	@$(MAKE) envs
 	@$(MAKE) site notebooks
 	@echo "HTML:      $(BUILD)/html/$(CHAPTER)/index.html"
-	@echo "Notebooks: $(BUILD)/notebooks/{$(shell echo $(FRAMEWORKS) | tr ' ' ,)}/ and $(PKG)"
+	@echo "Notebooks: $(BUILD)/notebooks/{$(subst $() ,$(comma),$(FRAMEWORKS))}/ and $(PKG)"
 
 ## test: the tests and the book's CI (everything `make html` builds, checked strictly)
 test: sysdeps
@@ -130,7 +137,7 @@ help:
 	@echo "make test            tests per framework, d2lbook checks, full build, strict Sphinx"
 	@echo "make eval-FRAMEWORK  evaluate one tab: $(FRAMEWORKS)"
 	@echo "make env-FRAMEWORK   create one environment (again when its requirements changed)"
-	@echo "make envs            all four environments (mxnet, pytorch, tensorflow, book)"
+	@echo "make envs            the environments: $(FRAMEWORKS) book"
 	@echo "make data            find Fashion-MNIST (Debian package) or download it into data/"
 	@echo "make lib             copy the #@save blocks of the sections into d2l/"
 	@echo "make pytest          run tests/ in each framework environment"
@@ -203,7 +210,7 @@ $(FRAMEWORKS:%=eval-%): eval-%: $(STAMPS)/eval-%
 # also when a cell fails; its files stay in $(BUILD)/ray-<framework>.
 RAY_CPUS_PER_NODE = $$(( $$(nproc) / 2 > 0 ? $$(nproc) / 2 : 1 ))
 define EVAL_RULE
-$(STAMPS)/eval-$(1): $(SECTIONS) $(CHAPTER) $(LIB_COMMON) $(call framework_module,$(1)) \
+$(STAMPS)/eval-$(1): $(SECTIONS) $(CHAPTER) $(LIB_COMMON) d2l/$(MODULE_$(1)).py \
     $(IMAGES) $(BENCH_CSVS) requirements/$(ENV_$(1)).txt config.ini tools/d2lbook_run.py tools/ray_cluster.py \
     $(STAMPS)/budget \
     $(STAMPS)/envs .envs/$(ENV_$(1))/.stamp .envs/jupyter/kernels/d2l-$(1)/kernel.json \
@@ -262,7 +269,7 @@ offline-check: $(STAMPS)/html
 notebooks: $(STAMPS)/notebooks
 
 # `build pkg` copies each tab's evaluated notebooks (whose metadata names the d2l-<framework>
-# kernel) into mxnet/ pytorch/ tensorflow/ in the source root and zips them; the folders are
+# kernel) into one folder per framework in the source root and zips them; the folders are
 # moved under _build/ at once. Zero-byte placeholders (a section without that tab) are dropped.
 $(STAMPS)/notebooks: $(FRAMEWORKS:%=$(STAMPS)/eval-%) config.ini tools/d2lbook_run.py
 	@echo "=== packaging the notebooks"
@@ -276,7 +283,7 @@ $(STAMPS)/notebooks: $(FRAMEWORKS:%=$(STAMPS)/eval-%) config.ini tools/d2lbook_r
 	@mv -f $@.started $@
 
 lab: $(STAMPS)/notebooks
-	@echo "Kernels d2l-mxnet, d2l-pytorch, d2l-tensorflow come from JUPYTER_PATH=$(JUPYTER_PATH)"
+	@echo "Kernels $(FRAMEWORKS:%=d2l-%) come from JUPYTER_PATH=$(JUPYTER_PATH)"
 	cd $(BUILD)/notebooks && $(CURDIR)/.envs/book/bin/jupyter lab
 
 # --- tests ------------------------------------------------------------------------------
@@ -308,8 +315,7 @@ reader-check: $(STAMPS)/html $(STAMPS)/notebooks .envs/book/.stamp
 # figures steady on a shared machine.
 bench: envs
 	@for env in $(CHOSEN_ENVS); do \
-	  OMP_NUM_THREADS=1 TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 \
-	    .envs/$$env/bin/python benchmarks/bench_trainer.py; done
+	  .envs/$$env/bin/python benchmarks/bench_trainer.py --threads 1; done
 	.envs/$(firstword $(CHOSEN_ENVS))/bin/python benchmarks/bench_data.py
 	@for env in $(CHOSEN_ENVS); do .envs/$$env/bin/python benchmarks/bench_startup.py; done
 

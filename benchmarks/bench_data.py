@@ -19,7 +19,6 @@ The .gz files stay in the operating system's page cache between reads, so
 "cold" means not yet decoded, not read from the disk. The decoding alone
 (d2l.data._decode of the four files, no cache) is printed as well.
 """
-import argparse
 import os
 import pathlib
 import shutil
@@ -31,6 +30,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from cli import parse_reps  # noqa: E402  (benchmarks/cli.py)
 from d2l import data  # noqa: E402
 
 SPLITS = ('train', 'val', 'test')
@@ -71,18 +71,13 @@ def new_process(root):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--reps', type=int, default=5,
-                        help='repetitions of each kind of read (default 5)')
-    args = parser.parse_args()
-    if args.reps < 1:
-        parser.error('--reps must be at least 1')
+    reps = parse_reps(__doc__, 'repetitions of each kind of read')
     # Found before D2L_DATA_DIR changes below, then passed on as `root`.
     root = data.find_fashion_mnist()
     print(f'Fashion-MNIST files: {root}')
     times = {'cold': [], 'repeat': [], 'new proc': [], 'decode only': []}
     process = []
-    for _ in range(args.reps):
+    for _ in range(reps):
         # An empty data folder, so that the on-disk cache (its cache/)
         # starts empty; the child process inherits it.
         folder = tempfile.mkdtemp(prefix='d2l-bench-')

@@ -27,9 +27,10 @@ import time
 import numpy as np
 import pandas as pd
 
+from d2l import frameworks
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 RESULTS = ROOT / 'benchmarks' / 'results'
-MODULES = {'pytorch': 'torch', 'mxnet': 'mxnet', 'tensorflow': 'tensorflow'}
 METRIC, RESOURCE = 'validation_error', 'epoch'
 
 with contextlib.redirect_stdout(io.StringIO()):  # Optional-extras notices.
@@ -43,7 +44,8 @@ with contextlib.redirect_stdout(io.StringIO()):  # Optional-extras notices.
 def load_d2l(framework):
     """The framework's d2l module; a clear error in the wrong environment."""
     try:
-        return __import__(f'd2l.{MODULES[framework]}', fromlist=['d2l'])
+        return __import__(f'd2l.{frameworks.by_tab(framework).module}',
+                          fromlist=['d2l'])
     except ImportError as error:
         raise SystemExit(
             f'{framework} does not import here ({error}); run this script '
@@ -53,10 +55,10 @@ def load_d2l(framework):
 def versions(framework):
     """Date, machine and the versions that produced a CSV."""
     import importlib.metadata as md
-    packages = {'pytorch': 'torch', 'mxnet': 'mxnet',
-                'tensorflow': 'tensorflow-cpu'}
+    build = frameworks.by_tab(framework)
     found = {}
-    for name in (packages[framework], 'syne-tune', 'numpy'):
+    for name in (build.package, build.cuda.split('[')[0], 'syne-tune',
+                 'numpy'):
         with contextlib.suppress(md.PackageNotFoundError):
             found[name] = md.version(name)
     cpu = platform.machine()
@@ -501,7 +503,7 @@ def main(argv=None):
     parser.add_argument('step', choices=['record', 'real', 'simulate',
                                          'report', 'record-one'])
     parser.add_argument('--framework', default='pytorch',
-                        choices=sorted(MODULES))
+                        choices=frameworks.TABS)
     parser.add_argument('--budget', default='cpu', choices=['cpu', 'full'])
     parser.add_argument('--configs', type=int, default=64,
                         help='record: curves to record')

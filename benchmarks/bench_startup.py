@@ -21,9 +21,7 @@ adds to the framework alone, and what Syne Tune's entry point imports with
 and without Ray Tune. It uses the framework installed in the environment
 that runs it.
 """
-import argparse
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -33,8 +31,12 @@ import subprocess
 import sys
 import tempfile
 
-FRAMEWORKS = ('mxnet', 'torch', 'tensorflow')
-FRAMEWORK = next(f for f in FRAMEWORKS if importlib.util.find_spec(f))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from cli import parse_reps  # noqa: E402  (benchmarks/cli.py)
+from d2l import frameworks  # noqa: E402
+from d2l.resources import THREAD_VARS  # noqa: E402
+
+FRAMEWORK = frameworks.installed().module
 # The first configuration of every experiment of the chapter.
 CONFIG = dict(framework=FRAMEWORK, learning_rate=0.001, batch_size=68)
 # Runs Syne Tune's entry point (the first argument) as `python entry_point`
@@ -186,12 +188,10 @@ def table(new, resumed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--reps', type=int, default=5)
-    args = parser.parse_args()
-    env = dict(os.environ, OMP_NUM_THREADS='1', TF_NUM_INTRAOP_THREADS='1',
-               TF_NUM_INTEROP_THREADS='1', TF_CPP_MIN_LOG_LEVEL='2')
-    reps = range(args.reps + 1)
+    num_reps = parse_reps(__doc__, 'trials timed of each kind')
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2',
+               **{var: '1' for var in THREAD_VARS})
+    reps = range(num_reps + 1)
     with tempfile.TemporaryDirectory() as folder:
         command = trial_commands(folder)
         # Each new trial writes its checkpoint after its epoch: the resumed
@@ -204,7 +204,7 @@ def main():
     with_ray, without_ray = (median_runs(
         [[sys.executable, '-c', prelude + ENTRY_IMPORTS] for _ in reps], env)
         for prelude in ('', 'import sys; sys.modules["ray"] = None'))
-    print(f'{FRAMEWORK}: seconds from process start, median of {args.reps} '
+    print(f'{FRAMEWORK}: seconds from process start, median of {num_reps} '
           'trial processes each (done at, and the step alone)')
     print('| step | new trial | resumed trial |\n| --- | --- | --- |')
     print('\n'.join(table(new, resumed)))

@@ -22,9 +22,7 @@ figures only: the median seconds per epoch of each side and their ratio
 d2l/plain (the goal: at most 1.10), the same for process CPU seconds (all
 threads), and the median of the ratios within each repetition.
 """
-import argparse
 import importlib
-import importlib.util
 import os
 import pathlib
 import statistics
@@ -34,12 +32,11 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from d2l import data  # noqa: E402
-# Unset, each framework starts a compute thread per core (see README.md).
+from cli import parse_reps  # noqa: E402  (benchmarks/cli.py)
+from d2l import data, frameworks  # noqa: E402
 from d2l.resources import THREAD_VARS  # noqa: E402
 
-FRAMEWORKS = ('mxnet', 'torch', 'tensorflow')
-FRAMEWORK = next(f for f in FRAMEWORKS if importlib.util.find_spec(f))
+FRAMEWORK = frameworks.installed().module
 BATCH_SIZE, RESIZE, NUM_TRAIN, NUM_VAL, LR = 32, (65, 65), 2000, 1000, 0.01
 GOAL = 1.10
 
@@ -161,12 +158,7 @@ def timed(fn):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--reps', type=int, default=5,
-                        help='timed epochs of each side (default 5)')
-    args = parser.parse_args()
-    if args.reps < 1:
-        parser.error('--reps must be at least 1')
+    reps = parse_reps(__doc__, 'timed epochs of each side')
     d2l = importlib.import_module(f'd2l.{FRAMEWORK}')
     framework = importlib.import_module(FRAMEWORK)
     print(f'framework: {FRAMEWORK} {framework.__version__}, CPU, '
@@ -180,7 +172,7 @@ def main():
     print(f'warm-up epoch (not counted): d2l {warm["d2l"]:.2f} s, '
           f'plain {warm["plain"]:.2f} s')
     times = {name: [] for name in sides}
-    for rep in range(args.reps):
+    for rep in range(reps):
         order = list(sides) if rep % 2 == 0 else list(sides)[::-1]
         for name in order:
             times[name].append(timed(sides[name]))

@@ -1,25 +1,20 @@
 """Framework-neutral helpers: hyperparameters, argument checks, plotting,
 and the parts of `DataModule` and `Trainer` that no framework changes."""
-import argparse
 import contextlib
 import importlib
 import inspect
-import json
 import os
-import pathlib
 import re
 import sys
 import tempfile
 import time
-import zipfile
 
-import numpy as np
+from d2l import checkpoint as _checkpoint
 
-__all__ = ['CheckpointError', 'DataModule', 'HyperParameters',
-           'ProgressBoard', 'TrainerBase', 'add_to_class', 'check_positive',
-           'checkpoint_file', 'plot', 'seconds_since_process_start',
-           'set_axes',
-           'set_figsize', 'trial_checkpoint', 'use_svg_display']
+__all__ = ['DataModule', 'HyperParameters', 'ProgressBoard', 'TrainerBase',
+           'add_to_class', 'check_positive', 'plot',
+           'seconds_since_process_start', 'set_axes', 'set_figsize',
+           'use_svg_display']
 
 
 def __getattr__(name):
@@ -77,48 +72,10 @@ def add_to_class(Class):
     return wrapper
 
 
-def check_image_size(size, min_size):
-    """Raise a ValueError unless the (height, width) `size` is at least
-    `min_size` pixels both ways; the message says how to resize."""
-    size = tuple(size)
-    if min(size) < min_size:
-        raise ValueError(
-            f'AlexNet needs images of at least {min_size}x{min_size} pixels, '
-            f'got {size}; use FashionMNIST(resize=({min_size}, {min_size})) '
-            'or larger')
-
-
 def check_positive(name, value):
     """Raise a ValueError that names `name` unless `value` is positive."""
     if isinstance(value, bool) or not value > 0:
         raise ValueError(f'{name} must be positive, got {value!r}')
-
-
-CHECKPOINT_NAME = 'checkpoint.npz'
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file that exists but cannot be restored."""
-
-
-def trial_checkpoint(argv=None):
-    """The checkpoint file of the running Syne Tune trial, or None when no
-    tuner runs this process.
-
-    Syne Tune gives a trial its checkpoint folder only on the command line
-    (`--st_checkpoint_dir`); the folder is the same when the trial resumes.
-    """
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument('--st_checkpoint_dir')
-    args, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-    if args.st_checkpoint_dir is None:
-        return None
-    return checkpoint_file(args.st_checkpoint_dir)
-
-
-def checkpoint_file(folder):
-    """The file in which a trial keeps its checkpoint in `folder`."""
-    return pathlib.Path(folder) / CHECKPOINT_NAME
 
 
 def seconds_since_process_start():
@@ -136,49 +93,6 @@ def seconds_since_process_start():
         # systems round to whole seconds.
         import psutil
         return time.time() - psutil.Process().create_time()
-
-
-def write_checkpoint(path, arrays, meta):
-    """Write numpy `arrays` and the JSON-able `meta` to `path` atomically.
-
-    The file is written under a temporary name and then renamed, so that a
-    process killed while writing (Syne Tune kills paused trials) never
-    leaves a partial checkpoint behind.
-    """
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix='.tmp',
-                                     delete=False) as f:
-        try:
-            np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
-        except BaseException:
-            os.unlink(f.name)
-            raise
-    os.replace(f.name, path)
-
-
-def read_checkpoint(path):
-    """The (arrays, meta) written by `write_checkpoint`, or None if there is
-    no file; raises CheckpointError, naming the file, if it is unreadable."""
-    if path is None or not pathlib.Path(path).is_file():
-        return None
-    try:
-        # No pickles: a checkpoint holds plain arrays and a JSON string.
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        meta = json.loads(str(arrays.pop('meta')))
-    except (OSError, ValueError, KeyError, EOFError,
-            zipfile.BadZipFile) as err:
-        raise CheckpointError(
-            f'{path} is not a readable d2l checkpoint ({err}); delete it to '
-            'train this trial from scratch') from err
-    return arrays, meta
-
-
-def _split_arrays(arrays, prefix):
-    """The entries of `arrays` under `prefix`/, without the prefix."""
-    return {k[len(prefix) + 1:]: v for k, v in arrays.items()
-            if k.startswith(prefix + '/')}
 
 
 class HyperParameters:
@@ -330,9 +244,10 @@ class TrainerBase(HyperParameters):
 
     A framework's `Trainer` provides the public `prepare_batch(batch)`,
     `fit_epoch()` and `validate(model)`, and the hooks `_cpu`, `_gpu`,
-    `_num_gpus` and `_new_model` below, and for checkpoints `_parameters`,
-    `_get_state` and `_set_state`; `_device_scope` and
-    `_configure_optimizers` have defaults that suit most frameworks.
+    `_num_gpus` and `_new_model` below, and for checkpoints (whose format
+    `d2l.checkpoint` keeps) `_parameters`, `_get_state` and `_set_state`;
+    `_device_scope` and `_configure_optimizers` have defaults that suit
+    most frameworks.
     """
     def __init__(self, max_epochs, num_gpus=0, gradient_clip_val=0):
         check_positive('max_epochs', max_epochs)
@@ -391,12 +306,22 @@ class TrainerBase(HyperParameters):
             self.optim = None
             self.epoch = self.train_batch_idx = self.val_batch_idx = 0
 
-    def fit(self, model, data):
+    @contextlib.contextmanager
+    def _set_up(self, model, data, shapes_only=False):
+        """Take on `data` and `model`, and run the block in the device
+        scope; a model new to this trainer is initialized first (only the
+        shapes of its parameters, with `shapes_only`). Yields whether the
+        model was new."""
         self.prepare_data(data)
         self.prepare_model(model)
         with self._device_scope():
-            if self.optim is None:
-                self._initialize(model)
+            new = self.optim is None
+            if new:
+                self._initialize(model, shapes_only=shapes_only)
+            yield new
+
+    def fit(self, model, data):
+        with self._set_up(model, data):
             for _ in range(self.max_epochs):
                 self.fit_epoch()
                 self.epoch += 1
@@ -413,16 +338,8 @@ class TrainerBase(HyperParameters):
         """Write the parameters of the model last trained, the optimizer's
         state and the number of epochs trained to `path` (a file; None:
         nothing is saved)."""
-        if path is None:
-            return
-        params, optim, optim_meta = self._get_state()
-        meta = dict(library=type(self).__module__,
-                    model=type(self.model).__name__, epoch=self.epoch,
-                    shapes={k: list(v.shape) for k, v in params.items()},
-                    optim=optim_meta)
-        arrays = {f'param/{k}': v for k, v in params.items()}
-        arrays.update({f'optim/{k}': v for k, v in optim.items()})
-        write_checkpoint(path, arrays, meta)
+        if path is not None:
+            _checkpoint.save(self, path)
 
     def load_checkpoint(self, path, model, data):
         """Continue from the checkpoint at `path`: restore the parameters of
@@ -430,52 +347,19 @@ class TrainerBase(HyperParameters):
         next fit() goes on from there. Returns whether a checkpoint was
         restored; without a file (or with None), nothing changes and
         training starts from scratch."""
-        saved = read_checkpoint(path)
+        saved = _checkpoint.read(self, path, model)
         if saved is None:
             return False
-        arrays, meta = saved
-        library, name = type(self).__module__, type(model).__name__
-        if (meta.get('library'), meta.get('model')) != (library, name):
-            raise CheckpointError(
-                f'{path} holds a {meta.get("model")} of '
-                f'{meta.get("library")}, not a {name} of {library}; delete '
-                'it or point to the checkpoint of this model')
-        self.prepare_data(data)
-        self.prepare_model(model)
-        with self._device_scope():
-            new = self.optim is None
-            if new:
-                # Values drawn at random would be overwritten at once.
-                self._initialize(model, shapes_only=True)
+        # Values drawn at random would be overwritten at once.
+        with self._set_up(model, data, shapes_only=True) as new:
             try:
-                self._restore(path, arrays, meta)
-            except CheckpointError:
+                self.epoch = _checkpoint.restore(self, path, *saved)
+            except _checkpoint.CheckpointError:
                 if new:  # The next fit() initializes the model properly.
                     self.optim = None
                 raise
-        self.epoch = meta['epoch']
         self.train_batch_idx = self.epoch * self.num_train_batches
         return True
-
-    def _restore(self, path, arrays, meta):
-        """Load the checkpoint's `arrays` and `meta`, read from `path`, into
-        the model and its optimizer; raise CheckpointError if they do not
-        fit."""
-        params = _split_arrays(arrays, 'param')
-        shapes = {k: list(v.shape) for k, v in self._parameters().items()}
-        if shapes != {k: list(v.shape) for k, v in params.items()}:
-            raise CheckpointError(
-                f'{path} was saved from a {type(self.model).__name__} with '
-                'other parameters (another architecture or input size); '
-                'delete it or point to the checkpoint of this model')
-        try:
-            self._set_state(params, _split_arrays(arrays, 'optim'),
-                            meta['optim'])
-        except (ValueError, KeyError, RuntimeError) as err:
-            raise CheckpointError(
-                f'{path} does not fit this model and optimizer ({err}); '
-                'delete it or point to the checkpoint of this model'
-            ) from err
 
     def _parameters(self):
         """The parameters of the model being trained by name, as arrays of

@@ -216,6 +216,22 @@ def check_resize(resize):
     return resize
 
 
+def check_image_size(size, min_size):
+    """Raise a ValueError unless the (height, width) `size` is at least
+    `min_size` pixels both ways; the message says how to resize the data.
+
+    Each framework's AlexNet checks its inputs with this, so that images
+    too small for it fail with this message rather than with an error
+    about shapes from deep inside the network.
+    """
+    size = tuple(size)
+    if min(size) < min_size:
+        raise ValueError(
+            f'AlexNet needs images of at least {min_size}x{min_size} pixels, '
+            f'got {size}; use FashionMNIST(resize=({min_size}, {min_size})) '
+            'or larger')
+
+
 def check_fashion_mnist_args(batch_size, resize):
     core.check_positive('batch_size', batch_size)
     return check_resize(resize)

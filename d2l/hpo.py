@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pandas as pd  # Syne Tune imports it anyway.
 
+from d2l.checkpoint import *  # noqa: F401,F403  (d2l.checkpoint_file ...)
 from d2l.core import *  # noqa: F401,F403  (the saved code uses d2l.plot ...)
 from d2l.core import __getattr__  # noqa: F401  (d2l.plt, on first use)
 # Every framework-neutral name of the chapter in one module: the budget too.
@@ -396,22 +397,27 @@ def experiment_summary(results, budget):
 
 
 # Saved from chapter_hyperparameter_optimization/sh-intro.md
+def rung_levels(r_min, r_max, eta):
+    """r_min, eta * r_min, eta**2 * r_min, ... below r_max, and r_max,
+    the top rung."""
+    d2l.check_count('r_min', r_min)
+    d2l.check_count('eta', eta, minimum=2)
+    if r_min > r_max:
+        raise ValueError('r_min must be at most r_max, got '
+                         f'r_min={r_min!r}, r_max={r_max!r}')
+    levels, level = [], r_min
+    while level < r_max:
+        levels.append(level)
+        level *= eta
+    return levels + [r_max]
+
+
+# Saved from chapter_hyperparameter_optimization/sh-intro.md
 class SuccessiveHalving(d2l.HyperParameters):
     """Synchronous successive halving, evaluating one trial at a time."""
     def __init__(self, objective, r_min, r_max, eta=2):
-        if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
-            raise ValueError(f'eta must be an integer >= 2, got {eta!r}')
-        if not 0 < r_min <= r_max:
-            raise ValueError('need 0 < r_min <= r_max, got '
-                             f'r_min={r_min!r}, r_max={r_max!r}')
+        self.rung_levels = rung_levels(r_min, r_max, eta)
         self.save_hyperparameters()
-
-    def rung_levels(self):
-        """r_min, eta * r_min, ... below r_max, then r_max itself."""
-        levels = [self.r_min]
-        while levels[-1] * self.eta < self.r_max:
-            levels.append(levels[-1] * self.eta)
-        return levels + [self.r_max] if levels[-1] < self.r_max else levels
 
     def top_trials(self, errors):
         """Positions of the best floor(n / eta) of n errors, at least one."""
@@ -421,7 +427,7 @@ class SuccessiveHalving(d2l.HyperParameters):
     def run(self, configs):
         """Evaluate `configs` rung by rung; one record per evaluation."""
         records, alive = [], list(range(len(configs)))
-        for rung in self.rung_levels():
+        for rung in self.rung_levels:
             errors = []
             for trial in alive:
                 tic = time.time()
@@ -453,23 +459,17 @@ def trials_per_rung(results, rungs):
 # Saved from chapter_hyperparameter_optimization/asha-scratch.md
 class AsyncSuccessiveHalving(TrialScheduler):
     """Promotion-type ASHA: pause trials at rungs, promote good ones."""
-    def __init__(self, config_space, metric, resource_attr, max_t,
-                 grace_period=1, reduction_factor=3, mode='min',
-                 max_resource_attr='max_epochs'):
+    def __init__(self, config_space, r_min, r_max, eta, metric,
+                 resource_attr, mode='min', max_resource_attr='max_epochs'):
         super().__init__(config_space)
-        eta = reduction_factor
-        if isinstance(eta, bool) or not isinstance(eta, int) or eta < 2:
-            raise ValueError('reduction_factor must be an integer >= 2, '
-                             f'got {eta!r}')
-        if not 1 <= grace_period <= max_t:
-            raise ValueError(f'grace_period must be between 1 and max_t='
-                             f'{max_t}, got {grace_period!r}')
         if mode not in ('min', 'max'):
             raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
-        self.metric, self.mode, self.max_t, self.eta = metric, mode, max_t, eta
+        self.rung_levels = d2l.rung_levels(r_min, r_max, eta)
+        self.r_max, self.eta = r_max, eta
+        self.metric, self.mode = metric, mode
         self.resource_attr = resource_attr
         self.max_resource_attr = max_resource_attr
-        self.make_rungs(grace_period)
+        self.make_rungs()
         # Per trial: its configuration, and where it pauses or stops next.
         self.configs, self.milestone = {}, {}
         self.searcher = d2l.RandomSearcher(config_space)
@@ -477,18 +477,14 @@ class AsyncSuccessiveHalving(TrialScheduler):
     def metric_names(self):
         return [self.metric]
 
-    def make_rungs(self, grace_period):
-        """Empty rungs at grace_period * eta**k below max_t."""
-        self.rung_levels, level = [], grace_period
-        while level < self.max_t:
-            self.rung_levels.append(level)
-            level *= self.eta
-        self.rungs = {level: {} for level in self.rung_levels}
-        self.promoted = {level: set() for level in self.rung_levels}
+    def make_rungs(self):
+        """Empty rungs at the levels below r_max, where trials pause."""
+        self.rungs = {level: {} for level in self.rung_levels[:-1]}
+        self.promoted = {level: set() for level in self.rung_levels[:-1]}
 
     def next_level(self, level):
-        """The rung above `level`, or max_t above the top rung."""
-        return min([r for r in self.rung_levels if r > level] + [self.max_t])
+        """The rung level above `level`."""
+        return min(r for r in self.rung_levels if r > level)
 
     def on_trial_result(self, trial, result):
         for key in (self.metric, self.resource_attr):
@@ -502,7 +498,7 @@ class AsyncSuccessiveHalving(TrialScheduler):
                              f'its milestone {milestone}: report every epoch')
         if resource < milestone:
             return SchedulerDecision.CONTINUE
-        if resource == self.max_t:
+        if resource == self.r_max:
             return SchedulerDecision.STOP
         sign = 1 if self.mode == 'min' else -1
         self.rungs[resource][trial.trial_id] = sign * result[self.metric]
@@ -526,7 +522,7 @@ class AsyncSuccessiveHalving(TrialScheduler):
         return TrialSuggestion.start_suggestion(config)
 
     def _suggest(self, trial_id):
-        for level in reversed(self.rung_levels):
+        for level in reversed(self.rungs):
             promoted = self.promotable(level)
             if promoted is not None:
                 self.promoted[level].add(promoted)
@@ -554,6 +550,12 @@ class SyneTuneASHA(AsyncSuccessiveHalving):
         cutoff = ((position - i) * values[i]
                   + (1 - (position - i)) * values[i - 1])
         return best if results[best] <= cutoff else None
+
+
+# Saved from chapter_hyperparameter_optimization/asha-scratch.md
+def rung_args(r_min, r_max, eta):
+    """Syne Tune's and Ray Tune's ASHA arguments for r_min, r_max, eta."""
+    return dict(grace_period=r_min, max_t=r_max, reduction_factor=eta)
 
 
 # Saved from chapter_hyperparameter_optimization/hpo-compare.md

@@ -261,7 +261,7 @@ class AlexNet(Classifier):
     _init = init.MSRAPrelu(factor_type='in', slope=0)
 
     def forward(self, X):
-        _core.check_image_size(X.shape[-2:], self.min_size)
+        _data.check_image_size(X.shape[-2:], self.min_size)
         return self.net(X)
 
     def initialize(self, X, shapes_only=False):

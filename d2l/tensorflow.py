@@ -275,7 +275,7 @@ class AlexNet(Classifier):
         # once, also while a tf.function traces this (known static sizes).
         size = [s for s in X.shape[1:3] if s is not None]
         if size:
-            _core.check_image_size(size, self.min_size)
+            _data.check_image_size(size, self.min_size)
         return self.net(X)
 
     def initialize(self, X, shapes_only=False):

@@ -236,7 +236,7 @@ class AlexNet(Classifier):
             nn.LazyLinear(num_classes))
 
     def forward(self, X):
-        _core.check_image_size(X.shape[-2:], self.min_size)
+        _data.check_image_size(X.shape[-2:], self.min_size)
         return self.net(X)
 
     def initialize(self, X, shapes_only=False):

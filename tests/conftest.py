@@ -5,13 +5,16 @@ suite once per environment; the tests themselves are framework-neutral and
 use the few adapters below.
 """
 import importlib
-import importlib.util
 
 import numpy as np
 import pytest
 
-FRAMEWORKS = ('mxnet', 'torch', 'tensorflow')
-FRAMEWORK = next(f for f in FRAMEWORKS if importlib.util.find_spec(f))
+from d2l import frameworks
+
+# This environment's framework (d2l/frameworks.py); tests compare FRAMEWORK
+# with a module name ('torch'), TAB with a tab name ('pytorch').
+HERE = frameworks.installed()
+FRAMEWORK, TAB = HERE.module, HERE.tab
 
 # The reader's tests check the built book from .envs/book, which has no framework
 # (`make reader-check`); the framework environments skip them.

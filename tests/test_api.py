@@ -11,8 +11,10 @@ import sys
 
 import pytest
 
+from d2l.frameworks import FRAMEWORKS
+
 D2L = pathlib.Path(__file__).resolve().parent.parent / 'd2l'
-MODULES = ('mxnet', 'torch', 'tensorflow')
+MODULES = tuple(f.module for f in FRAMEWORKS)
 # How the framework modules name d2l's neutral modules.
 D2L_ALIASES = ('_core.', '_data.')
 REQUIRED = {'HyperParameters', 'Module', 'Classifier', 'DataModule',

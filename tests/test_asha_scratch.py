@@ -28,12 +28,12 @@ def error_value(rng):
 
 
 def setting(seed):
-    """Workers, eta, grace period and max_t of a random experiment; max_t is rarely a power
-    of eta times the grace period."""
+    """Workers, eta, r_min and r_max of a random experiment; r_max is rarely a power of eta
+    times r_min."""
     rng = random.Random(seed)
-    return dict(n_workers=rng.randint(2, 6), reduction_factor=rng.choice([2, 3, 4]),
-                grace_period=rng.choice([1, 1, 2]),
-                max_t=rng.choice([5, 6, 7, 9, 10, 12, 17, 18]),
+    return dict(n_workers=rng.randint(2, 6), eta=rng.choice([2, 3, 4]),
+                r_min=rng.choice([1, 1, 2]),
+                r_max=rng.choice([5, 6, 7, 9, 10, 12, 17, 18]),
                 n_steps=rng.randint(20, 150), rng=rng)
 
 
@@ -77,7 +77,7 @@ def drive(schedulers, seed):
             return steps
         if decisions[0] == SchedulerDecision.CONTINUE:
             heapq.heappush(queue, (clock + rng.expovariate(1), trial_id))
-        else:  # Paused at a rung or stopped at max_t: the worker is free.
+        else:  # Paused at a rung or stopped at r_max: the worker is free.
             for sched in schedulers:
                 sched.on_trial_remove(trials[trial_id])
             if not free_worker():
@@ -86,11 +86,17 @@ def drive(schedulers, seed):
 
 
 def scheduler_args(seed):
+    """The search space, and the arguments of our schedulers."""
     s = setting(seed)
-    space = {'x': uniform(0, 1), 'max_epochs': s['max_t']}
+    space = {'x': uniform(0, 1), 'max_epochs': s['r_max']}
     return space, dict(metric='error', resource_attr='epoch', mode='min',
                        max_resource_attr='max_epochs',
-                       **{k: s[k] for k in ('max_t', 'grace_period', 'reduction_factor')})
+                       **{k: s[k] for k in ('r_min', 'r_max', 'eta')})
+
+
+def syne_tune_asha(space, r_min, r_max, eta, **args):
+    """Syne Tune's ASHA with the settings of ours, under its names."""
+    return ASHA(space, type='promotion', **hpo.rung_args(r_min, r_max, eta), **args)
 
 
 def disagreements(steps):
@@ -110,10 +116,9 @@ def test_quantile_rule_decides_as_syne_tune():
     seen = {'promotions': 0, 'starts': 0, 'pauses': 0, 'stops': 0}
     for seed in SEEDS:
         space, args = scheduler_args(seed)
-        if args['grace_period'] >= args['max_t']:
+        if args['r_min'] >= args['r_max']:
             continue
-        steps = drive([hpo.SyneTuneASHA(space, **args),
-                       ASHA(space, type='promotion', **args)], seed)
+        steps = drive([hpo.SyneTuneASHA(space, **args), syne_tune_asha(space, **args)], seed)
         assert not disagreements(steps), (seed, setting(seed), steps[-8:])
         for kind, answers in steps:
             if kind == 'suggest':
@@ -141,15 +146,15 @@ def algorithm_2_get_job(rungs, promoted, eta):
 
 
 class Algorithm2:
-    """Algorithm 2 as a scheduler that `drive` can run: rung k is at the k-th of Syne Tune's
-    levels (grace_period * eta**k below max_t, then max_t), the paper's r * eta**(s + k)."""
-    def __init__(self, max_t, grace_period, reduction_factor, **_):
-        self.levels, level = [], grace_period
-        while level < max_t:
+    """Algorithm 2 as a scheduler that `drive` can run: rung k is at the k-th of the levels
+    r_min * eta**k below r_max, then r_max (the paper's r * eta**(s + k))."""
+    def __init__(self, r_min, r_max, eta, **_):
+        self.levels, level = [], r_min
+        while level < r_max:
             self.levels.append(level)
-            level *= reduction_factor
-        self.levels.append(max_t)
-        self.eta = reduction_factor
+            level *= eta
+        self.levels.append(r_max)
+        self.eta = eta
         self.rungs = [[] for _ in self.levels]
         self.promoted = [set() for _ in self.levels]
         self.job = {}  # trial -> the rung its running job ends at
@@ -194,7 +199,7 @@ def test_rules_differ_with_two_results():
     """With eta = 3 and two results on a rung, the paper's rule promotes nothing, the
     quantile rule the better trial."""
     space, args = scheduler_args(0)
-    args.update(reduction_factor=3, grace_period=1, max_t=9)
+    args.update(eta=3, r_min=1, r_max=9)
     for rule, expected in ((hpo.AsyncSuccessiveHalving, None), (hpo.SyneTuneASHA, 1)):
         scheduler = rule(space, **args)
         scheduler.rungs[1] = {0: 0.3, 1: 0.2}
@@ -202,15 +207,15 @@ def test_rules_differ_with_two_results():
 
 
 @pytest.mark.parametrize('change, message', [
-    (dict(reduction_factor=1), 'reduction_factor'),
-    (dict(reduction_factor=2.5), 'reduction_factor'),
-    (dict(reduction_factor=True), 'reduction_factor'),
-    (dict(grace_period=0), 'grace_period'),
-    (dict(grace_period=10), 'grace_period'),
+    (dict(eta=1), 'eta must be an integer >= 2'),
+    (dict(eta=2.5), 'eta must be an integer >= 2'),
+    (dict(eta=True), 'eta must be an integer >= 2'),
+    (dict(r_min=0), 'r_min must be an integer >= 1'),
+    (dict(r_min=10), 'r_min must be at most r_max'),
     (dict(mode='maximize'), 'mode')])
 def test_bad_settings(change, message):
     space, args = scheduler_args(0)
-    args.update(max_t=9, **change)
+    args.update(r_max=9, **change)
     with pytest.raises(ValueError, match=message):
         hpo.AsyncSuccessiveHalving(space, **args)
 
@@ -222,7 +227,7 @@ def test_bad_settings(change, message):
 def test_bad_reports(result, message):
     """A report without the metric or the resource, or one that skips the trial's rung."""
     space, args = scheduler_args(0)
-    args.update(max_t=9, grace_period=1, reduction_factor=3)
+    args.update(r_max=9, r_min=1, eta=3)
     scheduler = hpo.AsyncSuccessiveHalving(space, **args)
     suggestion = scheduler.suggest(0)
     trial = Trial(0, suggestion.config, None)

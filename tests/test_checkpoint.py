@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 
 from d2l import core
+from d2l.checkpoint import (ST_CHECKPOINT_DIR, CheckpointError,
+                            read_checkpoint, trial_checkpoint,
+                            write_checkpoint)
 from conftest import (FRAMEWORK, assert_he_initialized,
                       fit_and_first_parameters, from_numpy, predict, seed)
 
@@ -44,15 +47,14 @@ run(*[None if a == '-' else a for a in sys.argv[1:2]], int(sys.argv[2]),
 
 def run_worker(restore, epochs, save):
     """Run WORKER in a new Python process."""
-    module = {'pytorch': 'torch'}.get(FRAMEWORK, FRAMEWORK)
     code = WORKER.format(tests=str(pathlib.Path(__file__).parent),
-                         module=module)
+                         module=FRAMEWORK)
     subprocess.run([sys.executable, '-c', code, str(restore or '-'),
                     str(epochs), str(save)], check=True)
 
 
 def saved_params(path):
-    arrays, meta = core.read_checkpoint(path)
+    arrays, meta = read_checkpoint(path)
     return meta, {k: v for k, v in arrays.items() if k.startswith('param/')}
 
 
@@ -145,12 +147,12 @@ def load_into_new_model(d2l, path, **kwargs):
 
 def test_truncated_checkpoint_is_named(d2l, checkpoint):
     checkpoint.write_bytes(checkpoint.read_bytes()[:100000])
-    with pytest.raises(core.CheckpointError, match=str(checkpoint)):
+    with pytest.raises(CheckpointError, match=str(checkpoint)):
         load_into_new_model(d2l, checkpoint)
 
 
 def test_checkpoint_of_another_architecture(d2l, checkpoint):
-    with pytest.raises(core.CheckpointError, match=str(checkpoint)):
+    with pytest.raises(CheckpointError, match=str(checkpoint)):
         load_into_new_model(d2l, checkpoint, num_classes=5)
 
 
@@ -162,29 +164,29 @@ def test_fit_after_a_checkpoint_that_does_not_fit_starts_afresh(
     # Larger images than the checkpoint's: the first dense layer differs.
     data = d2l.FashionMNIST(batch_size=32, resize=(128, 128), num_train=64,
                             num_val=32)
-    with pytest.raises(core.CheckpointError):
+    with pytest.raises(CheckpointError):
         trainer.load_checkpoint(checkpoint, model, data)
     assert_he_initialized(fit_and_first_parameters(model, trainer, data))
 
 
 def test_checkpoint_of_another_framework(d2l, checkpoint):
-    arrays, meta = core.read_checkpoint(checkpoint)
+    arrays, meta = read_checkpoint(checkpoint)
     meta['library'] = 'd2l.jax'
-    core.write_checkpoint(checkpoint, arrays, meta)
-    with pytest.raises(core.CheckpointError, match='d2l.jax'):
+    write_checkpoint(checkpoint, arrays, meta)
+    with pytest.raises(CheckpointError, match='d2l.jax'):
         load_into_new_model(d2l, checkpoint)
 
 
 def test_writing_is_atomic(checkpoint, monkeypatch):
     before = checkpoint.read_bytes()
-    arrays, meta = core.read_checkpoint(checkpoint)
+    arrays, meta = read_checkpoint(checkpoint)
 
     def killed(file, **arrays):
         file.write(b'half a checkpoint')
         raise KeyboardInterrupt
     monkeypatch.setattr(np, 'savez', killed)
     with pytest.raises(KeyboardInterrupt):
-        core.write_checkpoint(checkpoint, arrays, meta)
+        write_checkpoint(checkpoint, arrays, meta)
     # The old checkpoint is intact, and the half-written file is gone.
     assert checkpoint.read_bytes() == before
     assert list(checkpoint.parent.iterdir()) == [checkpoint]
@@ -192,9 +194,16 @@ def test_writing_is_atomic(checkpoint, monkeypatch):
 
 def test_trial_checkpoint_comes_from_the_command_line():
     argv = ['--learning_rate', '0.1', '--st_checkpoint_dir', '/tmp/t/3']
-    assert core.trial_checkpoint(argv) == pathlib.Path(
+    assert trial_checkpoint(argv) == pathlib.Path(
         '/tmp/t/3/checkpoint.npz')
-    assert core.trial_checkpoint(['--learning_rate', '0.1']) is None
+    assert trial_checkpoint(['--learning_rate', '0.1']) is None
+
+
+def test_checkpoint_option_is_syne_tunes():
+    """d2l spells out the name of Syne Tune's option, since importing
+    syne_tune.constants imports all of Syne Tune (d2l/checkpoint.py)."""
+    from syne_tune import constants
+    assert ST_CHECKPOINT_DIR == constants.ST_CHECKPOINT_DIR
 
 
 def test_new_model_answers_a_forward_call(d2l):

@@ -10,34 +10,32 @@ import pathlib
 
 import pytest
 
+from d2l import hpo
+
 SCRIPT = pathlib.Path(__file__).parent.parent / 'tools' / 'draw_schedules.py'
 _spec = importlib.util.spec_from_file_location('draw_schedules', SCRIPT)
 ds = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ds)
 
-# (limit, trials, r_min, eta, max_t, n_workers): the figure's setting, and
-# others with several rungs, eta = 3 and a max_t that is no r_min * eta**k.
+# (limit, trials, r_min, r_max, eta, n_workers): the figure's setting, and
+# others with several rungs, eta = 3 and an r_max that is no r_min * eta**k.
 MANY_TRIALS = [ds.Trial('U%d' % i, (0.5, 1.0, 1.5, 2.5)[i % 4],
                         0.1 + (7 * i % 11) / 100) for i in range(60)]
 ASHA_SETTINGS = [
-    (14.0, ds.TRIALS, 1, 2, 4, 2),
-    (30.0, MANY_TRIALS, 1, 2, 8, 2),
-    (30.0, MANY_TRIALS, 1, 3, 9, 3),
-    (25.0, MANY_TRIALS, 1, 3, 6, 2),
-    (40.0, MANY_TRIALS, 2, 2, 20, 4),
+    (14.0, ds.TRIALS, 1, 4, 2, 2),
+    (30.0, MANY_TRIALS, 1, 8, 2, 2),
+    (30.0, MANY_TRIALS, 1, 9, 3, 3),
+    (25.0, MANY_TRIALS, 1, 6, 3, 2),
+    (40.0, MANY_TRIALS, 2, 20, 2, 4),
 ]
 
 
 # ----------------------------------------------------------------------
-# Rung levels (the promotion rule itself: tests/test_asha_scratch.py)
+# Rung levels (d2l.rung_levels itself: tests/test_hpo.py)
 
 
-def test_rung_levels_stop_below_max_t():
-    assert ds.rung_levels(1, 2, 4) == [1, 2]
-    assert ds.rung_levels(1, 3, 9) == [1, 3]
-    assert ds.rung_levels(1, 3, 10) == [1, 3, 9]
-    assert ds.rung_levels(2, 2, 20) == [2, 4, 8, 16]
-    assert ds.next_levels([1, 3], 6) == [3, 6]
+def test_figure_levels():
+    assert ds.LEVELS == (1, 2, 4)
 
 
 # ----------------------------------------------------------------------
@@ -71,9 +69,9 @@ def test_asha_starts_nothing_after_the_limit(setting):
 
 @pytest.mark.parametrize('setting', ASHA_SETTINGS)
 def test_promoted_trial_trains_from_its_rung_to_the_next(setting):
-    _, _, r_min, eta, max_t, _ = setting
-    rungs = ds.rung_levels(r_min, eta, max_t)
-    upper = dict(zip(rungs, rungs[1:] + [max_t]))
+    _, _, r_min, r_max, eta, _ = setting
+    levels = hpo.rung_levels(r_min, r_max, eta)
+    upper = dict(zip(levels, levels[1:]))
     reached = {}
     for job in sorted(ds.asha_schedule(*setting), key=lambda j: j.start):
         if job.epochs_from == 0:
@@ -88,11 +86,11 @@ def test_promoted_trial_trains_from_its_rung_to_the_next(setting):
 
 
 @pytest.mark.parametrize('setting', ASHA_SETTINGS)
-def test_trial_at_max_t_is_never_scheduled_again(setting):
-    max_t = setting[4]
+def test_trial_at_r_max_is_never_scheduled_again(setting):
+    r_max = setting[3]
     jobs = sorted(ds.asha_schedule(*setting), key=lambda j: j.start)
-    finished = [j for j in jobs if j.epochs_to == max_t and not j.cut_off]
-    assert finished, 'the setting should let some trial reach max_t'
+    finished = [j for j in jobs if j.epochs_to == r_max and not j.cut_off]
+    assert finished, 'the setting should let some trial reach r_max'
     for done in finished:
         assert not [j for j in jobs
                     if j.trial == done.trial and j.start >= done.end]

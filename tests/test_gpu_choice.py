@@ -13,10 +13,13 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tools'))
 import check_pins  # noqa: E402
+from d2l.frameworks import FRAMEWORKS as TABLE  # noqa: E402
+
 CHOOSE = ROOT / 'tools' / 'choose_envs.sh'
-FRAMEWORKS = ('mxnet', 'pytorch', 'tensorflow')
-GPU_BUILDS = {'mxnet': 'mxnet-cu117', 'pytorch': 'torch', 'tensorflow': 'tensorflow'}
-CPU_BUILDS = {'mxnet': 'mxnet', 'pytorch': 'torch', 'tensorflow': 'tensorflow-cpu'}
+FRAMEWORKS = tuple(f.tab for f in TABLE)
+# Each framework's CPU and CUDA builds, by the canonical names of the pins.
+CPU_BUILDS = {f.tab: f.package for f in TABLE}
+GPU_BUILDS = {f.tab: check_pins.canonicalize_name(f.cuda.split('[')[0]) for f in TABLE}
 
 
 @pytest.fixture
@@ -133,9 +136,8 @@ def test_gpu_requirements_swap_only_the_framework(fw):
 def test_gpu_probe_says_why_it_cannot_compute_here():
     """tools/gpu_probe.py, in this environment on this GPU-less machine, exits 1 with one line
     that names the reason (make_env.sh records it in .envs/<fw>-gpu/no-gpu)."""
-    from conftest import FRAMEWORK
-    name = {'torch': 'pytorch'}.get(FRAMEWORK, FRAMEWORK)
-    out = subprocess.run([sys.executable, str(ROOT / 'tools' / 'gpu_probe.py'), name],
+    from conftest import TAB
+    out = subprocess.run([sys.executable, str(ROOT / 'tools' / 'gpu_probe.py'), TAB],
                          capture_output=True, text=True, env=dict(os.environ, CUDA_VISIBLE_DEVICES=''))
     assert out.returncode == 1
     assert out.stderr.strip().splitlines()[-1].endswith('sees no GPU')

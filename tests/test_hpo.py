@@ -56,18 +56,24 @@ def test_eta_that_does_not_divide_the_count():
 
 
 def test_rung_levels():
-    sh = hpo.SuccessiveHalving(None, r_min=1, r_max=4, eta=2)
-    assert sh.rung_levels() == [1, 2, 4]
+    """r_min * eta**k below r_max, then r_max, whether or not it is one of
+    them."""
+    assert hpo.rung_levels(1, 4, 2) == [1, 2, 4]
+    assert hpo.rung_levels(1, 9, 3) == [1, 3, 9]
+    assert hpo.rung_levels(1, 10, 3) == [1, 3, 9, 10]
+    assert hpo.rung_levels(2, 20, 2) == [2, 4, 8, 16, 20]
+    assert hpo.rung_levels(2, 2, 2) == [2]
     sh = hpo.SuccessiveHalving(None, r_min=1, r_max=10, eta=3)
-    assert sh.rung_levels() == [1, 3, 9, 10]
-    assert hpo.SuccessiveHalving(None, 2, 2).rung_levels() == [2]
+    assert sh.rung_levels == [1, 3, 9, 10]
 
 
 @pytest.mark.parametrize('kwargs, message', [
-    (dict(r_min=5, r_max=4), 'r_min <= r_max'),
-    (dict(r_min=0, r_max=4), 'r_min <= r_max'),
-    (dict(r_min=1, r_max=4, eta=1), 'eta'),
-    (dict(r_min=1, r_max=4, eta=1.5), 'eta')])
+    (dict(r_min=5, r_max=4), 'r_min must be at most r_max'),
+    (dict(r_min=0, r_max=4), 'r_min must be an integer >= 1'),
+    (dict(r_min=1.5, r_max=4), 'r_min must be an integer >= 1'),
+    (dict(r_min=1, r_max=4, eta=1), 'eta must be an integer >= 2'),
+    (dict(r_min=1, r_max=4, eta=1.5), 'eta must be an integer >= 2'),
+    (dict(r_min=1, r_max=4, eta=True), 'eta must be an integer >= 2')])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         hpo.SuccessiveHalving(None, **kwargs)
@@ -121,6 +127,10 @@ def test_objective_resumes_from_its_checkpoint(d2l, monkeypatch, tmp_path):
                          **config) == []
 
 
+RUNGS = dict(r_min=1, r_max=4, eta=2)
+ASHA_ARGS = dict(metric='validation_error', resource_attr='epoch')
+
+
 @pytest.fixture(scope='module')
 def asha_run(d2l, tmp_path_factory):
     """A short ASHA run of the chapter's objective on the CPU budget:
@@ -136,10 +146,9 @@ def asha_run(d2l, tmp_path_factory):
     # Learning rates that learn something, so that the ranking is real.
     search_space = {'learning_rate': loguniform(1e-3, 1e-1),
                     'batch_size': randint(32, 128), 'max_epochs': 4}
-    scheduler = ASHA(search_space, metric='validation_error', mode='min',
-                     resource_attr='epoch', max_t=4, grace_period=1,
-                     reduction_factor=2, type='promotion',
-                     max_resource_attr='max_epochs')
+    scheduler = ASHA(search_space, mode='min', type='promotion',
+                     max_resource_attr='max_epochs',
+                     **hpo.rung_args(**RUNGS), **ASHA_ARGS)
     def enough(status):
         """Stop once a trial has been resumed past the lowest rung and
         several others have started; at the latest after five minutes."""
@@ -151,8 +160,7 @@ def asha_run(d2l, tmp_path_factory):
         env.chdir(folder)
         env.setenv('SYNETUNE_FOLDER', str(folder))
         env.setenv(hpo.BUDGET_VAR, 'cpu')
-        for var in ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS',
-                    'TF_NUM_INTEROP_THREADS'):
+        for var in hpo.THREAD_VARS:
             env.setenv(var, os.environ.get(var, ''))  # Restored afterwards.
         hpo.share_cpu_cores(2)
         log = hpo.TunerLog()
@@ -168,10 +176,6 @@ def asha_run(d2l, tmp_path_factory):
     return results, raw, (search_space, log.events)
 
 
-ASHA_ARGS = dict(metric='validation_error', resource_attr='epoch', max_t=4,
-                 grace_period=1, reduction_factor=2)
-
-
 def test_replay_of_the_run_agrees_with_syne_tune(asha_run):
     """The replay of asha-scratch.md: SyneTuneASHA, fed the events of a
     real Syne Tune run, decides as Syne Tune's ASHA did at every step; the
@@ -181,7 +185,7 @@ def test_replay_of_the_run_agrees_with_syne_tune(asha_run):
     kinds = [event[0] for event in events]
     assert kinds.count('result') == len(raw)
     assert kinds.count('start') >= 3 and kinds.count('resume') >= 1
-    scheduler = hpo.SyneTuneASHA(search_space, **ASHA_ARGS)
+    scheduler = hpo.SyneTuneASHA(search_space, **RUNGS, **ASHA_ARGS)
     assert hpo.replay(scheduler, events) == (len(events), len(events))
 
 
@@ -193,14 +197,16 @@ def test_replay_makes_the_tuners_calls(asha_run):
         from syne_tune.optimizer.baselines import ASHA
     _, _, (search_space, events) = asha_run
     scheduler = ASHA(search_space, mode='min', type='promotion',
-                     max_resource_attr='max_epochs', **ASHA_ARGS)
+                     max_resource_attr='max_epochs',
+                     **hpo.rung_args(**RUNGS), **ASHA_ARGS)
     assert hpo.replay(scheduler, events) == (len(events), len(events))
     # A logged decision that the scheduler would not make is counted.
     tampered = list(events)
     i = next(i for i, e in enumerate(events) if e[0] == 'result')
     tampered[i] = (*events[i][:3], 'not a decision')
     scheduler = ASHA(search_space, mode='min', type='promotion',
-                     max_resource_attr='max_epochs', **ASHA_ARGS)
+                     max_resource_attr='max_epochs',
+                     **hpo.rung_args(**RUNGS), **ASHA_ARGS)
     assert hpo.replay(scheduler, tampered) == (len(events) - 1, len(events))
 
 
@@ -239,8 +245,7 @@ def test_trials_per_rung_counts_each_trial_once(asha_run):
 
 
 def test_share_cpu_cores(monkeypatch):
-    for var in ('OMP_NUM_THREADS', 'TF_NUM_INTRAOP_THREADS',
-                'TF_NUM_INTEROP_THREADS'):
+    for var in hpo.THREAD_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(os, 'cpu_count', lambda: 8)
     hpo.share_cpu_cores(2)

@@ -10,6 +10,8 @@ import subprocess
 
 import pytest
 
+from d2l.frameworks import TABS
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MAKE = shutil.which('make')
 pytestmark = pytest.mark.skipif(MAKE is None, reason='needs GNU make')
@@ -33,7 +35,7 @@ def checkout(tmp_path):
     repo = tmp_path / 'repo'
     repo.mkdir()
     shutil.copy2(ROOT / 'Makefile', repo / 'Makefile')
-    for name in ('tools', 'requirements', 'chapter_hyperparameter_optimization'):
+    for name in ('d2l', 'tools', 'requirements', 'chapter_hyperparameter_optimization'):
         shutil.copytree(ROOT / name, repo / name)
     for name in ('pyproject.toml', 'config.ini'):
         shutil.copy2(ROOT / name, repo / name)
@@ -94,7 +96,7 @@ def test_a_goal_that_needs_the_choice_computes_it(recorded, checkout):
     assert '.envs/pytorch/bin/python -m pytest -q -p no:cacheprovider tests' in out.stdout
     # Twice each: a new choice makes make read the Makefile again, and compute it again.
     assert {line for line in started if line.startswith('choose_envs.sh ')} == {
-        f'choose_envs.sh {fw}' for fw in ('mxnet', 'pytorch', 'tensorflow')}
+        f'choose_envs.sh {tab}' for tab in TABS}
 
 
 def _make(checkout, *args, **env):
@@ -113,7 +115,7 @@ def test_choice_is_recorded_and_rewritten_only_when_it_changes(checkout):
     assert 'evaluating the pytorch tab with .envs/pytorch-gpu ' in out.stdout
     first = snapshot()
     assert first['budget'][0] == 'cpu\n'
-    assert first['envs'][0] == 'mxnet-gpu pytorch-gpu tensorflow-gpu\n'
+    assert first['envs'][0] == ' '.join(f'{tab}-gpu' for tab in TABS) + '\n'
     # The same choice again (GPU on make's command line now): nothing rewritten.
     out = _make(checkout, '-n', 'eval-pytorch', 'GPU=1', D2L_HPO_BUDGET='cpu')
     assert out.returncode == 0, out.stderr
@@ -124,7 +126,7 @@ def test_choice_is_recorded_and_rewritten_only_when_it_changes(checkout):
     assert 'evaluating the pytorch tab with .envs/pytorch ' in out.stdout
     second = snapshot()
     assert second['budget'][0] == 'auto\n'
-    assert second['envs'][0] == 'mxnet pytorch tensorflow\n'
+    assert second['envs'][0] == ' '.join(TABS) + '\n'
     assert all(second[name][1] >= first[name][1] for name in first)
 
 

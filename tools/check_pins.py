@@ -42,22 +42,24 @@ except ImportError:  # pip vendors packaging
     from pip._vendor.packaging.version import Version
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from d2l.frameworks import FRAMEWORKS  # noqa: E402  (the standard library only)
+
 OLDEST_PYTHON = '3.11.2'  # Debian 12's python3; README and tools/make_env.sh say the same
 
 # The marker environments of the platforms a file may promise (PEP 508 names).
+CPYTHON = {'os_name': 'posix', 'implementation_name': 'cpython',
+           'platform_python_implementation': 'CPython', 'python_version': '3.11',
+           'python_full_version': OLDEST_PYTHON, 'implementation_version': OLDEST_PYTHON}
 TARGETS = {
     'linux-x86_64': {
-        'os_name': 'posix', 'sys_platform': 'linux', 'platform_system': 'Linux',
+        **CPYTHON, 'sys_platform': 'linux', 'platform_system': 'Linux',
         'platform_machine': 'x86_64', 'platform_release': '6.1.0',
-        'platform_version': '#1 SMP Debian 6.1', 'implementation_name': 'cpython',
-        'platform_python_implementation': 'CPython', 'python_version': '3.11',
-        'python_full_version': OLDEST_PYTHON, 'implementation_version': OLDEST_PYTHON},
+        'platform_version': '#1 SMP Debian 6.1'},
     'macos-arm64': {
-        'os_name': 'posix', 'sys_platform': 'darwin', 'platform_system': 'Darwin',
+        **CPYTHON, 'sys_platform': 'darwin', 'platform_system': 'Darwin',
         'platform_machine': 'arm64', 'platform_release': '23.0.0',
-        'platform_version': 'Darwin Kernel Version 23.0.0', 'implementation_name': 'cpython',
-        'platform_python_implementation': 'CPython', 'python_version': '3.11',
-        'python_full_version': OLDEST_PYTHON, 'implementation_version': OLDEST_PYTHON},
+        'platform_version': 'Darwin Kernel Version 23.0.0'},
 }
 # pip's options for a platform other than the one it runs on (macOS 14, Apple silicon).
 PLATFORM_OPTIONS = {
@@ -66,15 +68,12 @@ PLATFORM_OPTIONS = {
                     '--only-binary=:all:'],
 }
 # Which platforms each file promises (README: "Running the notebooks on your own machine",
-# "GPUs"). MXNet 1.9.1 has no macOS arm64 wheel; the book's build needs Debian's packages.
+# "GPUs"): a framework's CPU file those of d2l/frameworks.py, its GPU file and the book's
+# Linux only (the book's build needs Debian's packages).
 PLATFORMS = {
     'book': ['linux-x86_64'],
-    'mxnet': ['linux-x86_64'],
-    'pytorch': ['linux-x86_64', 'macos-arm64'],
-    'tensorflow': ['linux-x86_64', 'macos-arm64'],
-    'mxnet-gpu': ['linux-x86_64'],
-    'pytorch-gpu': ['linux-x86_64'],
-    'tensorflow-gpu': ['linux-x86_64'],
+    **{f.tab: list(f.platforms) for f in FRAMEWORKS},
+    **{f'{f.tab}-gpu': ['linux-x86_64'] for f in FRAMEWORKS},
     'pytorch-linux-cuda-constraints': [],  # read by pytorch.txt (-c), checked with it
 }
 

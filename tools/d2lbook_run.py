@@ -37,12 +37,12 @@ import time
 from d2lbook import build as d2l_build
 from d2lbook import resource
 
-FRAMEWORK_FILES = {
-    'mxnet': {'mxnet'},
-    'pytorch': {'pytorch', 'torch'},
-    'tensorflow': {'tensorflow'},
-}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from d2l.frameworks import FRAMEWORKS  # noqa: E402  (the standard library only)
+
+# The file names (before any '-') that belong to one tab: its requirements and d2l module.
+FRAMEWORK_FILES = {f.tab: {f.tab, f.module} for f in FRAMEWORKS}
 
 
 def kernel_name(tab):
@@ -191,8 +191,8 @@ def _find_md_files(self):
     tab = self.config.tab
     if tab in FRAMEWORK_FILES:
         others = set().union(*(v for k, v in FRAMEWORK_FILES.items() if k != tab))
-        depends = [d for d in depends
-                   if os.path.splitext(os.path.basename(d))[0] not in others]
+        depends = [d for d in depends if os.path.basename(d).split('.')[0]
+                   .split('-')[0] not in others]
         # The Makefile rewrites this file when D2L_HPO_BUDGET changes: re-evaluate then too.
         budget = os.path.join(self.config.tgt_dir, 'stamps', 'budget')
         if os.path.exists(budget):

@@ -12,8 +12,9 @@ limit, the time synchronous successive halving needs for its bracket.
 
 The ASHA schedule is decided by the scheduler that the reader writes in
 asha-scratch.md, d2l.SyneTuneASHA, which decides as Syne Tune 0.13.0's
-ASHA(type='promotion') does (tests/test_asha_scratch.py): rungs are the
-levels R_MIN * ETA**k below MAX_T; a trial that reaches MAX_T is
+ASHA(type='promotion') does (tests/test_asha_scratch.py): the rung levels
+are those of d2l.rung_levels, R_MIN * ETA**k below R_MAX and then R_MAX;
+a trial pauses at every rung but the top one, R_MAX, where it is
 finished. A free worker scans the rungs from the top down and promotes
 the best waiting trial of the first rung where that trial is no worse
 than the quantile of all results recorded at the rung, with
@@ -33,8 +34,8 @@ from d2l import hpo  # First: it imports Syne Tune without its notices.
 from syne_tune.backend.trial_status import Trial as TunerTrial
 from syne_tune.config_space import uniform
 
+R_MIN, R_MAX = 1, 4     # epochs at the lowest rung, and at most
 ETA = 2                 # reduction factor
-R_MIN, MAX_T = 1, 4     # epochs at the lowest rung, and at most
 N_WORKERS = 2
 N_SYNC = 4              # configurations in the synchronous bracket
 
@@ -64,23 +65,6 @@ Job = collections.namedtuple(
     'Job', 'trial epochs_from epochs_to worker start end cut_off')
 
 
-def rung_levels(r_min, eta, max_t):
-    """Syne Tune's rung levels: r_min * eta**k strictly below max_t.
-
-    max_t itself is no rung: a trial that gets there is finished.
-    """
-    levels, level = [], r_min
-    while level < max_t:
-        levels.append(level)
-        level *= eta
-    return levels
-
-
-def next_levels(rungs, max_t):
-    """The level each rung promotes to: the next rung, or max_t."""
-    return list(rungs[1:]) + [max_t]
-
-
 def duration(trial, epochs_from, epochs_to):
     """Minutes to train `trial` from its checkpoint up to `epochs_to`."""
     return (epochs_to - epochs_from) * trial.epoch_time
@@ -95,8 +79,8 @@ def error(trial, epochs):
     return trial.final_error + 0.3 / epochs
 
 
-# Where the boxes of both schedulers end: the rungs, then MAX_T.
-LEVELS = tuple(rung_levels(R_MIN, ETA, MAX_T)) + (MAX_T,)
+# Where the boxes of both schedulers end.
+LEVELS = tuple(hpo.rung_levels(R_MIN, R_MAX, ETA))
 
 
 # ----------------------------------------------------------------------
@@ -157,8 +141,8 @@ def idle_until(free_at, time):
 # Asynchronous successive halving, decided by the chapter's scheduler
 
 
-def asha_schedule(limit, trials=TRIALS, r_min=R_MIN, eta=ETA,
-                  max_t=MAX_T, n_workers=N_WORKERS):
+def asha_schedule(limit, trials=TRIALS, r_min=R_MIN, r_max=R_MAX,
+                  eta=ETA, n_workers=N_WORKERS):
     """Event simulation of ASHA on `n_workers` workers.
 
     The decisions are those of d2l.SyneTuneASHA, the scheduler that
@@ -171,9 +155,8 @@ def asha_schedule(limit, trials=TRIALS, r_min=R_MIN, eta=ETA,
     A worker that gets a new trial when `trials` are used up stays idle.
     """
     scheduler = hpo.SyneTuneASHA(
-        {'x': uniform(0, 1), 'max_epochs': max_t}, metric='error',
-        resource_attr='epoch', max_t=max_t, grace_period=r_min,
-        reduction_factor=eta)
+        {'x': uniform(0, 1), 'max_epochs': r_max}, r_min, r_max, eta,
+        metric='error', resource_attr='epoch')
     reached = {}  # Scheduler's trial id: epochs trained.
     jobs = []
     events = [(0.0, w, None) for w in range(n_workers)]  # (time, w, job)

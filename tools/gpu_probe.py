@@ -1,7 +1,7 @@
 """Exit 0 when this environment's framework computes a convolution on GPU 0, else exit 1
 with the reason on one line (called by tools/make_env.sh for the -gpu environments).
 
-    python tools/gpu_probe.py mxnet|pytorch|tensorflow
+    python tools/gpu_probe.py TAB        (a tab of d2l/frameworks.py)
 
 A convolution, because it needs the CUDA build's compiled kernels and cuDNN to work on this
 GPU and driver, which importing the framework or counting GPUs does not show.

@@ -3,8 +3,8 @@
 #
 #   tools/make_env.sh NAME [PYTHON]
 #
-# NAME is book (d2lbook + Sphinx), a framework (mxnet, pytorch, tensorflow: CPU builds) or a
-# framework's GPU environment (mxnet-gpu, pytorch-gpu, tensorflow-gpu: CUDA builds). A framework
+# NAME is book (d2lbook + Sphinx), a framework's tab in d2l/frameworks.py (its CPU build) or
+# that tab with -gpu (its CUDA build). A framework
 # environment also gets the repository's d2l package (editable) and the Jupyter kernel spec of
 # its kernel d2l-FRAMEWORK in .envs/NAME/kernel.json, which make copies to
 # .envs/jupyter/kernels/ for the environment it chose (found through JUPYTER_PATH=.envs/jupyter,
@@ -55,12 +55,9 @@ if [ "$name" != book ]; then
   framework=${name%-gpu}
   # The chapter's library, editable, so notebooks and tests see the working tree's d2l/.
   "${pip[@]}" install -q --no-deps --no-build-isolation -e "$root"
-  case $framework in
-    mxnet) display="d2l (MXNet";;
-    pytorch) display="d2l (PyTorch";;
-    tensorflow) display="d2l (TensorFlow";;
-    *) die "unknown framework '$framework'";;
-  esac
+  frameworks=("$python" "$root/d2l/frameworks.py")
+  display="d2l ($("${frameworks[@]}" display "$framework")" ||
+    die "'$framework' is not a framework of d2l/frameworks.py"
   if [ "$name" = "$framework" ]; then display="$display)"; else display="$display, GPU)"; fi
   cat > "$env/kernel.json" <<EOF
 {
@@ -72,7 +69,7 @@ if [ "$name" != book ]; then
 }
 EOF
   # Smoke test: the framework and the library import in this environment.
-  module=$framework; [ "$framework" = pytorch ] && module=torch
+  module=$("${frameworks[@]}" module "$framework")
   (cd /tmp && TF_CPP_MIN_LOG_LEVEL=2 "$env/bin/python" -c "import $module, d2l, syne_tune, ipykernel") ||
     die ".envs/$name was created but 'import $module, d2l, syne_tune, ipykernel' fails"
   if [ "$name" != "$framework" ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write requirements/<framework>-gpu.txt from requirements/<framework>.txt.
 
-    python3 tools/pin_gpu_requirements.py pytorch|tensorflow|mxnet
+    python3 tools/pin_gpu_requirements.py TAB      (a tab of d2l/frameworks.py)
 
 The GPU environment is the CPU one (as on Linux x86_64) with the framework's CPU build
 swapped for its CUDA build of the same version; everything else keeps its pin, and what the
@@ -29,11 +29,10 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import check_pins  # noqa: E402
 from check_pins import ROOT, canonicalize_name  # noqa: E402
 
-# CPU requirement -> its CUDA build (same release). mxnet-cu117 is the newest CUDA
-# build of MXNet 1.9.1, the last release.
-CUDA_BUILD = {'pytorch': ('torch', 'torch==2.13.0'),
-              'tensorflow': ('tensorflow-cpu', 'tensorflow[and-cuda]==2.21.0'),
-              'mxnet': ('mxnet', 'mxnet-cu117==1.9.1')}
+sys.path.insert(0, str(ROOT))
+# Each framework's CPU build and its CUDA build, pinned to the same release. (mxnet-cu117
+# is the newest CUDA build of MXNet 1.9.1, the last release.)
+from d2l.frameworks import TABS, by_tab  # noqa: E402
 MIN_GLIBC = 28  # torch 2.13's wheels are manylinux_2_28
 TOP_GLIBC = 60  # above any glibc a reader has: the resolution of the newest systems
 CUDA_CONSTRAINTS = ROOT / 'requirements' / 'pytorch-linux-cuda-constraints.txt'
@@ -92,15 +91,17 @@ def header(lines):
 
 
 def main(framework):
-    cpu_name, gpu_req = CUDA_BUILD[framework]
+    build = by_tab(framework)
+    cpu_name = canonicalize_name(build.package)
     cpu_file = ROOT / 'requirements' / f'{framework}.txt'
     pins, problems = check_pins.parse(cpu_file, check_pins.TARGETS['linux-x86_64'])
     if problems:
         sys.exit('\n'.join(problems))
-    kept = [f'{req.name}{req.specifier}' for req, _, kind, _ in pins
-            if kind == 'requirement' and canonicalize_name(req.name) != cpu_name]
-    assert len(kept) == len([p for p in pins if p[2] == 'requirement']) - 1, \
-        f'{cpu_name} is not pinned (for Linux) in {cpu_file}'
+    requirements = [req for req, _, kind, _ in pins if kind == 'requirement']
+    cpu_pin = [req for req in requirements if canonicalize_name(req.name) == cpu_name]
+    assert len(cpu_pin) == 1, f'{cpu_name} is not pinned (for Linux) in {cpu_file}'
+    kept = [f'{req.name}{req.specifier}' for req in requirements if req not in cpu_pin]
+    gpu_req = f'{build.cuda}{cpu_pin[0].specifier}'
     chosen = resolve(kept + [gpu_req])
     gpu_name = canonicalize_name(gpu_req.split('[')[0].split('==')[0])
     lines, added = [], []
@@ -137,6 +138,6 @@ def main(framework):
 
 
 if __name__ == '__main__':
-    if len(sys.argv) != 2 or sys.argv[1] not in CUDA_BUILD:
-        sys.exit(f'usage: {sys.argv[0]} {"|".join(CUDA_BUILD)}')
+    if len(sys.argv) != 2 or sys.argv[1] not in TABS:
+        sys.exit(f'usage: {sys.argv[0]} {"|".join(TABS)}')
     main(sys.argv[1])

@@ -23,13 +23,15 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from d2l import frameworks
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HTML = ROOT / '_build' / 'html'
 NOTEBOOKS = ROOT / '_build' / 'notebooks'
 SCREENSHOTS = ROOT / '_build' / 'screenshots'
 # config.ini's tabs, in order: the theme shows a tab group's panels by position.
-TABS = ('mxnet', 'pytorch', 'tensorflow')
-D2L_MODULE = {'mxnet': 'mxnet', 'pytorch': 'torch', 'tensorflow': 'tensorflow'}
+TABS = frameworks.TABS
+D2L_MODULE = {f.tab: f.module for f in frameworks.FRAMEWORKS}
 # What only a framework's own code contains.
 FRAMEWORK_CODE = {'mxnet': r'\bmxnet\b|\bnpx\b|\.asnumpy\(',
                   'pytorch': r'\btorch\b',

@@ -16,9 +16,12 @@ import zipfile
 import nbformat
 import pytest
 
+from d2l import frameworks
+from d2l.resources import THREAD_VARS
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ZIP = ROOT / '_build' / 'd2l-hpo-asha.zip'
-FRAMEWORKS = ('mxnet', 'pytorch', 'tensorflow')
+FRAMEWORKS = frameworks.TABS
 NOTEBOOK = 'chapter_hyperparameter_optimization/sh-intro.ipynb'
 CELL_TIMEOUT = 600  # seconds; the longest cell trains 12 epochs at the 'cpu' budget
 # Set by the Makefile to folders under _build/ (inside the checkout); a reader has none of them.
@@ -56,8 +59,7 @@ def reader_env(tmp):
     # d2l.share_cpu_cores sets for trial processes). Measured on 2 cores: 4.8 min, against
     # 6.6 min one after another with all cores each (MXNet trains on one core anyway).
     threads = str(max(1, (os.cpu_count() or 1) // len(FRAMEWORKS)))
-    env.update(OMP_NUM_THREADS=threads, TF_NUM_INTRAOP_THREADS=threads,
-               TF_NUM_INTEROP_THREADS=threads)
+    env.update({var: threads for var in THREAD_VARS})
     return env
 
 
