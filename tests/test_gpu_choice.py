@@ -13,10 +13,10 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tools'))
 import check_pins  # noqa: E402
-from d2l.frameworks import FRAMEWORKS as TABLE  # noqa: E402
+from d2l.frameworks import FRAMEWORKS as TABLE, TABS  # noqa: E402
 
 CHOOSE = ROOT / 'tools' / 'choose_envs.sh'
-FRAMEWORKS = tuple(f.tab for f in TABLE)
+FRAMEWORKS = TABS
 # Each framework's CPU and CUDA builds, by the canonical names of the pins.
 CPU_BUILDS = {f.tab: f.package for f in TABLE}
 GPU_BUILDS = {f.tab: check_pins.canonicalize_name(f.cuda.split('[')[0]) for f in TABLE}
