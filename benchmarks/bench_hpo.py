@@ -109,15 +109,36 @@ def result_file(args, kind):
         f'{kind}-{args.framework}-{args.budget}.csv')
 
 
+MIDPOINT_ID = -1  # The midpoint's config_id in the tables.
+
+
+def midpoint(space):
+    """Syne Tune's default first configuration for `space`, the one that
+    the sections' runs start with."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        from syne_tune.optimizer.schedulers.searchers.searcher import (
+            impute_points_to_evaluate)
+    point = impute_points_to_evaluate(None, space)[0]
+    return {'learning_rate': float(point['learning_rate']),
+            'batch_size': int(point['batch_size'])}
+
+
 def record(args):
     d2l = load_d2l(args.framework)
     budget = d2l.hpo_budget(args.budget)
-    out = result_file(args, 'curves')
+    space = d2l.hpo_search_space(budget.max_epochs)
+    configs = dict(enumerate(draw_configs(args.configs, 0, space)))
+    kind = 'curves'
+    if args.midpoint:
+        # Beside configuration 0 again, so that it is recorded two at a
+        # time like the table's curves, and the two recordings of
+        # configuration 0 show how much this machine's speed has drifted.
+        configs, kind = {MIDPOINT_ID: midpoint(space), 0: configs[0]}, (
+            'midpoint')
+    out = result_file(args, kind)
     done = pd.read_csv(out) if out.exists() else pd.DataFrame(
         columns=['config_id'])
-    configs = draw_configs(args.configs, 0,
-                           d2l.hpo_search_space(budget.max_epochs))
-    todo = [i for i in range(len(configs))
+    todo = [i for i in configs
             if (done['config_id'] == i).sum() < budget.max_epochs]
     print(f'{budget.name} budget: {len(configs) - len(todo)} of '
           f'{len(configs)} curves in {out}; recording {len(todo)}, '
@@ -163,9 +184,10 @@ def make_scheduler(method, space, max_epochs, seed, points_to_evaluate=None,
     eta = 3, r_max = max_epochs; sync SH is Syne Tune's synchronous
     Hyperband with one bracket, i.e. synchronous successive halving.
 
-    Like the sections, the real runs keep Syne Tune's default first
-    configuration, the midpoint of the search space (`points_to_evaluate`
-    None); every run evaluates it first."""
+    `points_to_evaluate=None` keeps Syne Tune's default first
+    configuration, the midpoint of the search space, as the sections do;
+    the benchmark passes `[]`, so that every trial is drawn and no method
+    starts from a configuration chosen for it."""
     common = dict(metric=METRIC, mode='min', random_seed=seed,
                   points_to_evaluate=points_to_evaluate,
                   search_options=search_options or None)
@@ -226,7 +248,8 @@ def run_real(d2l, budget, method, seed):
         trial_backend=PythonBackend(tune_function=d2l.objective,
                                     config_space=space,
                                     rotate_gpus=budget.num_gpus > 0),
-        scheduler=make_scheduler(method, space, budget.max_epochs, seed),
+        scheduler=make_scheduler(method, space, budget.max_epochs, seed,
+                                 points_to_evaluate=[]),
         stop_criterion=StoppingCriterion(
             max_wallclock_time=budget.max_wallclock_time),
         n_workers=budget.n_workers, sleep_time=1, max_failures=10,
@@ -235,8 +258,11 @@ def run_real(d2l, budget, method, seed):
         save_tuner=False)
     tuner.run()
     results = load_experiment(tuner.name, download_if_not_found=False).results
+    # Each trial's hyperparameters, so that anyone can check the draws.
     frame = results[['trial_id', RESOURCE, METRIC, 'st_tuner_time',
-                     'startup', 'st_worker_time']].copy()
+                     'startup', 'st_worker_time', 'config_learning_rate',
+                     'config_batch_size']].rename(columns=lambda c: c.replace(
+                         'config_', ''))
     usage = occupancy.usage(budget.n_workers)
     return frame.assign(method=method, seed=seed, **usage)
 
@@ -507,6 +533,8 @@ def main(argv=None):
     parser.add_argument('--budget', default='cpu', choices=['cpu', 'full'])
     parser.add_argument('--configs', type=int, default=64,
                         help='record: curves to record')
+    parser.add_argument('--midpoint', action='store_true',
+                        help="record: the search space's midpoint instead")
     parser.add_argument('--seeds', type=int, default=5,
                         help='real, simulate: seeds per method')
     parser.add_argument('--methods', nargs='+', default=list(METHODS),
