@@ -3,6 +3,7 @@
     python benchmarks/bench_hpo.py record     # learning curves for the simulation
     python benchmarks/bench_hpo.py real       # RS, ASHA, sync SH: real runs
     python benchmarks/bench_hpo.py simulate   # the same methods, 2 to 128 workers
+    python benchmarks/bench_hpo.py ablate     # simulated, one cause at a time
     python benchmarks/bench_hpo.py report     # tables and the two figures
 
 Each step writes one CSV under benchmarks/results/ and skips what that
@@ -351,24 +352,25 @@ def simulated_backend(curves):
                    tuner_sleep_time=1)
 
 
-def run_simulated(curves, method, n_workers, seed, wallclock, max_epochs):
+def run_simulated(curves, method, n_workers, seed, wallclock, max_epochs,
+                  first=()):
     """One simulated experiment; one row per improvement of the best
-    validation error, with the simulated time at which it was reported."""
+    validation error, with the simulated time at which it was reported.
+    `first`: the config_ids that every run evaluates first."""
     with contextlib.redirect_stdout(io.StringIO()):
         from syne_tune.backend.simulator_backend.simulator_callback import (
             SimulatorCallback)
     ids = sorted(int(i) for i in curves['config_id'].unique())
     # Each new trial draws one of the recorded configurations, with
-    # replacement: more workers than curves must not run out of them. The
-    # midpoint of the search space, which the real runs start with, is not
-    # among them: every trial is drawn.
+    # replacement: more workers than curves must not run out of them.
     space = {'config_id': choice(ids), 'max_epochs': max_epochs}
     simulator, occupancy = SimulatorCallback(), Occupancy(wallclock)
     tuner = Tuner(
         trial_backend=simulated_backend(curves),
-        scheduler=make_scheduler(method, space, max_epochs, seed,
-                                 points_to_evaluate=[],
-                                 allow_duplicates=True),
+        scheduler=make_scheduler(
+            method, space, max_epochs, seed,
+            points_to_evaluate=[{'config_id': i} for i in first],
+            allow_duplicates=True),
         stop_criterion=StoppingCriterion(max_wallclock_time=wallclock),
         n_workers=n_workers, sleep_time=0, callbacks=[simulator, occupancy],
         tuner_name=f'sim-{n_workers}-{seed}', save_tuner=False,
@@ -420,6 +422,59 @@ def simulate(args):
                 print(f'{n_workers} workers, {method}, seed {seed}: best '
                       f'{frame["best"].min():.3f} '
                       f'({time.time() - tic:.1f} s)', flush=True)
+
+
+ABLATION_WORKERS = 2  # As in the real runs.
+
+
+def ablations(curves, midpoint_curve):
+    """Variants of the simulation, each changing one thing against the
+    recorded table: (name, curves, config_ids evaluated first)."""
+    ids = sorted(curves['config_id'].unique())
+    no_startup = curves.assign(
+        elapsed_time=curves['elapsed_time'] - curves['startup'], startup=0.0)
+    # The midpoint joins the table, where later draws can pick it too:
+    # one chance in len(ids) + 1 per trial.
+    with_midpoint = pd.concat([curves, midpoint_curve])
+    return [('as recorded', curves, ()),
+            ('no start-up', no_startup, ()),
+            ('midpoint first', with_midpoint, (MIDPOINT_ID,)),
+            *[(f'{n} curves', curves[curves['config_id'].isin(ids[:n])], ())
+              for n in (len(ids) // 2, len(ids) // 4)]]
+
+
+def ablate(args):
+    curves_file = pathlib.Path(args.curves) if args.curves else (
+        result_file(args, 'curves'))
+    midpoint_file = result_file(args, 'midpoint')
+    for f, step in ((curves_file, 'record'), (midpoint_file,
+                                              'record --midpoint')):
+        if not f.exists():
+            raise SystemExit(f'{f} is missing: run `bench_hpo.py {step}` '
+                             'first')
+    curves = pd.read_csv(curves_file)
+    midpoint_curve = pd.read_csv(midpoint_file).query(
+        f'config_id == {MIDPOINT_ID}')
+    max_epochs = int(curves[RESOURCE].max())
+    out = result_file(args, 'ablation')
+    done = pd.read_csv(out) if out.exists() else None
+    for variant, table, first in ablations(curves, midpoint_curve):
+        for seed in range(args.seeds):
+            for method in args.methods:
+                if done is not None and (
+                        (done['variant'] == variant) & (done['seed'] == seed)
+                        & (done['method'] == method)).any():
+                    continue
+                frame = run_simulated(table, method, ABLATION_WORKERS, seed,
+                                      args.simulated_time, max_epochs, first)
+                frame = frame.assign(variant=variant, framework=args.framework,
+                                     budget=args.budget,
+                                     curves=table['config_id'].nunique(),
+                                     **versions(args.framework))
+                frame.to_csv(out, mode='a', header=not out.exists(),
+                             index=False)
+                print(f'{variant}, {method}, seed {seed}: best '
+                      f'{frame["best"].min():.3f}', flush=True)
 
 
 # --- 4. tables and figures ---------------------------------------------------
@@ -527,7 +582,7 @@ def main(argv=None):
         description=__doc__.split('\n')[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('step', choices=['record', 'real', 'simulate',
-                                         'report', 'record-one'])
+                                         'ablate', 'report', 'record-one'])
     parser.add_argument('--framework', default='pytorch',
                         choices=frameworks.TABS)
     parser.add_argument('--budget', default='cpu', choices=['cpu', 'full'])
@@ -560,7 +615,7 @@ def main(argv=None):
                    args.max_epochs)
         return
     pathlib.Path(args.results).mkdir(parents=True, exist_ok=True)
-    {'record': record, 'real': real, 'simulate': simulate,
+    {'record': record, 'real': real, 'simulate': simulate, 'ablate': ablate,
      'report': report}[args.step](args)
 
 
