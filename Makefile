@@ -319,23 +319,30 @@ bench: envs
 	.envs/$(firstword $(CHOSEN_ENVS))/bin/python benchmarks/bench_data.py
 	@for env in $(CHOSEN_ENVS); do .envs/$$env/bin/python benchmarks/bench_startup.py; done
 
-# RS, ASHA and synchronous SH compared (benchmarks/README.md): 5 seeds of real runs on the
-# budget, then Syne Tune's simulator on the committed learning curves (10 seeds), then the
-# report and its two figures; about 45 minutes on 2 cores. Results go to $(BENCH_RESULTS) (restartable: finished runs are kept);
-# BENCH_RESULTS=benchmarks/results replaces the committed CSV files, which hpo-compare reads.
+# RS, ASHA and synchronous SH compared (benchmarks/README.md): 5 seeds of real runs on
+# $(BENCH_WALLCLOCK) s each, then Syne Tune's simulator on the committed learning curves (10
+# seeds, 2 to 128 workers, and at 2 workers one cause changed at a time), then the report and
+# its two figures; about 1 h 25 min on 2 cores, nearly all of it the real runs. Results go to
+# $(BENCH_RESULTS) (restartable: finished runs are kept); BENCH_RESULTS=benchmarks/results
+# replaces the committed CSV files, which hpo-compare reads.
 BENCH_RESULTS ?= $(BUILD)/bench-hpo
 BENCH_FIGURES ?= $(BENCH_RESULTS)
 BENCH_BUDGET ?= cpu
+BENCH_WALLCLOCK ?= 300
+BENCH_CURVES = --curves benchmarks/results/curves-pytorch-$(BENCH_BUDGET).csv
 BENCH_PY = .envs/$(ENV_pytorch)/bin/python benchmarks/bench_hpo.py --budget $(BENCH_BUDGET) \
   --results $(BENCH_RESULTS)
 bench-hpo: envs
-	$(BENCH_PY) real
-	$(BENCH_PY) simulate --seeds 10 --curves benchmarks/results/curves-pytorch-$(BENCH_BUDGET).csv
-	$(BENCH_PY) report --figures $(BENCH_FIGURES)
+	$(BENCH_PY) real --wallclock $(BENCH_WALLCLOCK)
+	$(BENCH_PY) simulate --seeds 10 $(BENCH_CURVES)
+	$(BENCH_PY) ablate --seeds 10 $(BENCH_CURVES)
+	$(BENCH_PY) report --figures $(BENCH_FIGURES) $(BENCH_CURVES)
 
-# The learning curves that the simulation replays (about 45 minutes on 2 cores).
+# The learning curves that the simulation replays, and the midpoint's beside them (about
+# 55 minutes on 2 cores).
 bench-hpo-curves: envs
 	$(BENCH_PY) record
+	$(BENCH_PY) record --midpoint
 
 # --- cleaning ---------------------------------------------------------------------------
 

@@ -1,10 +1,10 @@
 """How much faster is ASHA? Real runs and a simulation to many workers.
 
-    python benchmarks/bench_hpo.py record     # learning curves for the simulation
-    python benchmarks/bench_hpo.py real       # RS, ASHA, sync SH: real runs
-    python benchmarks/bench_hpo.py simulate   # the same methods, 2 to 128 workers
-    python benchmarks/bench_hpo.py ablate     # simulated, one cause at a time
-    python benchmarks/bench_hpo.py report     # tables and the two figures
+    python benchmarks/bench_hpo.py record    # learning curves to simulate
+    python benchmarks/bench_hpo.py real      # RS, ASHA, sync SH: real runs
+    python benchmarks/bench_hpo.py simulate  # the same, 2 to 128 workers
+    python benchmarks/bench_hpo.py ablate    # simulated, one cause at a time
+    python benchmarks/bench_hpo.py report    # tables and the two figures
 
 Each step writes one CSV under benchmarks/results/ and skips what that
 CSV already holds, so an interrupted step resumes where it stopped. Run it
@@ -36,7 +36,7 @@ METRIC, RESOURCE = 'validation_error', 'epoch'
 
 with contextlib.redirect_stdout(io.StringIO()):  # Optional-extras notices.
     from syne_tune import StoppingCriterion, Tuner
-    from syne_tune.config_space import choice, randint
+    from syne_tune.config_space import choice
     from syne_tune.optimizer.baselines import ASHA, RandomSearch, SyncHyperband
     from syne_tune.results_callback import StoreResultsCallback
     from syne_tune.tuner_callback import TunerCallback
@@ -283,8 +283,8 @@ def real(args):
             d2l.share_cpu_cores(budget.n_workers)
             tic = time.time()
             frame = run_real(d2l, budget, method, seed)
-            frame = frame.assign(framework=args.framework,
-                                 budget=budget.name, **versions(args.framework))
+            frame = frame.assign(framework=args.framework, budget=budget.name,
+                                 **versions(args.framework))
             frame.to_csv(out, mode='a', header=not out.exists(), index=False)
             print(f'{method}, seed {seed}: {frame["trial_id"].nunique()} '
                   f'trials reported, best {frame[METRIC].min():.3f} '
@@ -293,91 +293,25 @@ def real(args):
 
 # --- 3. simulation on the recorded curves ------------------------------------
 
-def curves_blackbox(curves):
-    """The recorded curves as a table that Syne Tune's simulator looks up:
-    a configuration is a `config_id`, its value at each epoch the recorded
-    validation error and the seconds since its process started."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        from syne_tune.blackbox_repository.blackbox_tabular import (
-            BlackboxTabular)
-    curves = curves.sort_values(['config_id', RESOURCE])
-    ids = sorted(int(i) for i in curves['config_id'].unique())
-    epochs = sorted(int(e) for e in curves[RESOURCE].unique())
-    values = curves[[METRIC, 'elapsed_time']].to_numpy()
-    # The table is keyed by all three, so that a lookup is a tuple.
-    hyperparameters = curves.groupby('config_id')[
-        ['learning_rate', 'batch_size']].first().reset_index()
-    return BlackboxTabular(
-        hyperparameters=hyperparameters,
-        configuration_space={
-            name: choice(sorted(hyperparameters[name].unique().tolist()))
-            for name in hyperparameters.columns},
-        fidelity_space={RESOURCE: randint(1, max(epochs))},
-        objectives_evaluations=values.reshape(len(ids), 1, len(epochs), 2),
-        fidelity_values=np.array(epochs),
-        objectives_names=[METRIC, 'elapsed_time'])
-
-
-def simulated_backend(curves):
-    """Syne Tune's backend for a table; a resumed trial pays its start-up
-    again, as a new process does in the real runs."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        from syne_tune.blackbox_repository.simulated_tabular_backend import (
-            UserBlackboxBackend)
-    per_config = curves.groupby('config_id')[
-        ['learning_rate', 'batch_size', 'startup']].first()
-
-    class Backend(UserBlackboxBackend):
-        def _filter_config(self, config):
-            row = per_config.loc[config['config_id']]
-            return {'config_id': config['config_id'],
-                    'learning_rate': row['learning_rate'],
-                    'batch_size': row['batch_size']}
-
-        def _run_job_and_collect_results(self, trial_id, config=None):
-            resumed = trial_id in self._resource_paused_for_trial
-            status, results = super()._run_job_and_collect_results(
-                trial_id, config)
-            if resumed:
-                config_id = self._trial_dict[trial_id].config['config_id']
-                extra = per_config.loc[config_id, 'startup']
-                for result in results:
-                    result['elapsed_time'] += extra
-            return status, results
-
-    # The tuner polls its workers every second, as in the real runs.
-    return Backend(blackbox=curves_blackbox(curves),
-                   elapsed_time_attr='elapsed_time',
-                   max_resource_attr='max_epochs', seed=0,
-                   tuner_sleep_time=1)
-
-
 def run_simulated(curves, method, n_workers, seed, wallclock, max_epochs,
                   first=()):
-    """One simulated experiment; one row per improvement of the best
-    validation error, with the simulated time at which it was reported.
-    `first`: the config_ids that every run evaluates first."""
+    """One simulated experiment on the recorded `curves` (the section's
+    `d2l.simulate`); one row per improvement of the best validation
+    error, with the simulated time at which it was reported. `first`:
+    the config_ids that every run evaluates first."""
     with contextlib.redirect_stdout(io.StringIO()):
-        from syne_tune.backend.simulator_backend.simulator_callback import (
-            SimulatorCallback)
+        from d2l import hpo as d2l
     ids = sorted(int(i) for i in curves['config_id'].unique())
     # Each new trial draws one of the recorded configurations, with
     # replacement: more workers than curves must not run out of them.
     space = {'config_id': choice(ids), 'max_epochs': max_epochs}
-    simulator, occupancy = SimulatorCallback(), Occupancy(wallclock)
-    tuner = Tuner(
-        trial_backend=simulated_backend(curves),
-        scheduler=make_scheduler(
-            method, space, max_epochs, seed,
-            points_to_evaluate=[{'config_id': i} for i in first],
-            allow_duplicates=True),
-        stop_criterion=StoppingCriterion(max_wallclock_time=wallclock),
-        n_workers=n_workers, sleep_time=0, callbacks=[simulator, occupancy],
-        tuner_name=f'sim-{n_workers}-{seed}', save_tuner=False,
-        results_update_interval=1e9, print_update_interval=1e9)
-    with contextlib.redirect_stdout(io.StringIO()):
-        tuner.run()
-    results = simulator.dataframe().sort_values('st_tuner_time')
+    scheduler = make_scheduler(
+        method, space, max_epochs, seed,
+        points_to_evaluate=[{'config_id': i} for i in first],
+        allow_duplicates=True)
+    occupancy = Occupancy(wallclock)
+    results = d2l.simulate(curves, scheduler, n_workers, wallclock,
+                           callbacks=[occupancy])
     results = results[results['st_tuner_time'] <= wallclock]
     best = results[METRIC].cummin()
     improved = results[best < best.shift(fill_value=np.inf)]
@@ -393,13 +327,18 @@ def run_simulated(curves, method, n_workers, seed, wallclock, max_epochs,
         startup=sum(startup[c['config_id']] for c in occupancy.jobs))
 
 
+def curves_file(args):
+    """The recorded curves: --curves, else the curves CSV in --results."""
+    return pathlib.Path(args.curves) if args.curves else result_file(
+        args, 'curves')
+
+
 def simulate(args):
-    curves_file = pathlib.Path(args.curves) if args.curves else (
-        result_file(args, 'curves'))
-    if not curves_file.exists():
-        raise SystemExit(f'no recorded curves in {curves_file}: run '
+    curves_file_ = curves_file(args)
+    if not curves_file_.exists():
+        raise SystemExit(f'no recorded curves in {curves_file_}: run '
                          '`bench_hpo.py record` first')
-    curves = pd.read_csv(curves_file)
+    curves = pd.read_csv(curves_file_)
     max_epochs = int(curves[RESOURCE].max())
     out = result_file(args, 'simulated')
     done = pd.read_csv(out) if out.exists() else None
@@ -443,18 +382,33 @@ def ablations(curves, midpoint_curve):
               for n in (len(ids) // 2, len(ids) // 4)]]
 
 
+def on_table_clock(recorded, curves):
+    """The midpoint's curve from `recorded` (the `record --midpoint` CSV)
+    on the clock of the table `curves`: the machine may have run faster or
+    slower since the table was recorded, so its start-up and training
+    times are scaled by those of configuration 0, recorded in both."""
+    then = curves.query('config_id == 0').sort_values(RESOURCE)
+    now = recorded.query('config_id == 0').sort_values(RESOURCE)
+    startup = then['startup'].iloc[0] / now['startup'].iloc[0]
+    training = ((then['elapsed_time'] - then['startup']).iloc[-1]
+                / (now['elapsed_time'] - now['startup']).iloc[-1])
+    mid = recorded.query(f'config_id == {MIDPOINT_ID}')
+    return mid.assign(startup=mid['startup'] * startup,
+                      elapsed_time=mid['startup'] * startup + training * (
+                          mid['elapsed_time'] - mid['startup']))
+
+
 def ablate(args):
-    curves_file = pathlib.Path(args.curves) if args.curves else (
-        result_file(args, 'curves'))
-    midpoint_file = result_file(args, 'midpoint')
-    for f, step in ((curves_file, 'record'), (midpoint_file,
+    # The midpoint's curve is recorded with the table's, beside it.
+    midpoint_file = curves_file(args).with_name(
+        result_file(args, 'midpoint').name)
+    for f, step in ((curves_file(args), 'record'), (midpoint_file,
                                               'record --midpoint')):
         if not f.exists():
             raise SystemExit(f'{f} is missing: run `bench_hpo.py {step}` '
                              'first')
-    curves = pd.read_csv(curves_file)
-    midpoint_curve = pd.read_csv(midpoint_file).query(
-        f'config_id == {MIDPOINT_ID}')
+    curves = pd.read_csv(curves_file(args))
+    midpoint_curve = on_table_clock(pd.read_csv(midpoint_file), curves)
     max_epochs = int(curves[RESOURCE].max())
     out = result_file(args, 'ablation')
     done = pd.read_csv(out) if out.exists() else None
@@ -482,21 +436,23 @@ def ablate(args):
 COLORS = {'random search': 'C0', 'ASHA': 'C1', 'sync SH': 'C2'}
 
 
-def plot_anytime(grid, curves, target, budget_name, path):
+def plot_anytime(grid, curves, goals, budget_name, path):
     import matplotlib
     matplotlib.use('Agg')
     matplotlib.rcParams['svg.hashsalt'] = 'bench-hpo'  # Same file each time.
     from matplotlib import pyplot as plt
     from d2l import hpo as d2l
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    for method in METHODS:
-        low, median, high = d2l.quartiles(curves[method])
+    for method, runs in curves.items():
+        low, median, high = d2l.quartiles(runs)
         ax.plot(grid, median, color=COLORS[method],
-                label=f'{method} ({len(curves[method])} runs)')
+                label=f'{method} ({len(runs)} runs)')
         ax.fill_between(grid, low, high, color=COLORS[method], alpha=0.2,
                         linewidth=0)
-    ax.axhline(target, color='grey', linestyle=':', linewidth=1,
-               label='target: median final error of random search')
+    for name, target in goals.items():
+        ax.axhline(target, color='grey', linestyle=':', linewidth=1)
+        ax.annotate(name, (grid[-1], target), ha='right', va='bottom',
+                    fontsize='small', color='grey')
     finite = np.concatenate([c[np.isfinite(c)] for c in curves.values()])
     ax.set_ylim(finite.min() - 0.01, np.quantile(finite, 0.95) + 0.02)
     ax.set_xlabel('wall-clock time (seconds)')
@@ -508,72 +464,77 @@ def plot_anytime(grid, curves, target, budget_name, path):
     plt.close(fig)
 
 
-def plot_workers(table, target, path):
+def plot_workers(table, column, path):
     import matplotlib
     import matplotlib.ticker
     matplotlib.use('Agg')
     matplotlib.rcParams['svg.hashsalt'] = 'bench-hpo'  # Same file each time.
     from matplotlib import pyplot as plt
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.2))
-    for method in METHODS:
-        rows = table[table['method'] == method]
-        kw = dict(color=COLORS[method], marker='o', label=method)
-        left.plot(rows['workers'], rows['time to target (s)'], **kw)
-        right.plot(rows['workers'], rows['idle'], **kw)
-    workers = sorted(table['workers'].unique())
-    for ax in (left, right):
-        ax.set_xscale('log', base=2)
-        ax.set_xticks(workers, [str(n) for n in workers])
-        ax.set_xlabel('workers (simulated)')
-    left.set_yscale('log')
-    left.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
-    left.yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
-    left.set_ylabel(f'time to error {target:.3f} (s)')
-    right.set_ylabel("share of the workers' time idle")
-    left.legend(fontsize='small')
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    times = table[column].astype(float).unstack('method')
+    for method in times:
+        ax.plot(times.index, times[method], color=COLORS[method],
+                marker='o', label=method)
+    capped = table.loc[table['capped']].index.get_level_values('n_workers')
+    if len(capped):
+        ax.axvspan(capped.min(), capped.max(), color='grey', alpha=0.15,
+                   label='capped by the table')
+    ax.set_xscale('log', base=2)
+    ax.set_xticks(times.index, [str(n) for n in times.index])
+    ax.set_yscale('log')
+    ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.set_xlabel('workers (simulated)')
+    ax.set_ylabel(column)
+    ax.legend(fontsize='small')
     fig.tight_layout()
     fig.savefig(path, metadata={'Date': None})
     plt.close(fig)
 
 
 def report(args):
-    real_file, sim_file = result_file(args, 'real'), result_file(
-        args, 'simulated')
-    for f in (real_file, sim_file):
+    files = {'real': result_file(args, 'real'), 'curves': curves_file(args),
+             'simulated': result_file(args, 'simulated')}
+    for kind, f in files.items():
         if not f.exists():
-            raise SystemExit(f'{f} is missing: run the `real` and '
-                             '`simulate` steps first')
-    real, sim = pd.read_csv(real_file), pd.read_csv(sim_file)
+            raise SystemExit(f'{f} is missing: run the steps before '
+                             '`report` (see the docstring)')
+    real, curves, sim = (pd.read_csv(f) for f in files.values())
     # The section hpo-compare.md computes its tables with the same
     # functions (its `#@save` cells, in d2l/hpo.py).
     with contextlib.redirect_stdout(io.StringIO()):
         from d2l import hpo as d2l
-    grid, table, curves, target, sim_table = d2l.bench_tables(real, sim)
-    recorded = result_file(args, 'curves')
-    if recorded.exists():  # Where every method ends at the table's best.
-        best = pd.read_csv(recorded)[METRIC].min()
-        sim_table['capped'] = d2l.capped(sim_table, best)
     pd.set_option('display.width', 200)
-    print(f'Real runs ({real_file.name}), target {target:.3f}:')
+    goals = d2l.targets(curves)
+    print('Targets, from the recorded curves: ' + ', '.join(
+        f'{name} {value:.3f}' for name, value in goals.items()))
+    print(f'\nReal runs ({files["real"].name}):')
+    print(d2l.target_table(real, goals).to_string())
+    print(d2l.worker_time(real).round(3).to_string())
+    ablation_file = result_file(args, 'ablation')
+    if ablation_file.exists():
+        print(f'\nSimulated at {ABLATION_WORKERS} workers, one change at a '
+              f'time ({ablation_file.name}):')
+        print(d2l.target_table(pd.read_csv(ablation_file), goals,
+                               by=['variant', 'method']).to_string())
+    best = curves[METRIC].min()
+    table = d2l.target_table(sim, goals, by=['n_workers', 'method'])
+    table = table.join(d2l.capped(sim, best).rename('capped'),
+                       on='n_workers')
+    print(f'\nSimulated on more workers ({files["simulated"].name}; lowest '
+          f'error in the table {best:.3f}):')
     print(table.to_string())
-    print(f'\nSimulation ({sim_file.name}, {sim["curves"].iloc[0]} recorded '
-          f'curves), time to error {target:.3f}:')
-    print(sim_table.round(3).to_string(index=False))
-    times = sim_table.set_index(['workers', 'method'])['time to target (s)']
-    most = sim_table['workers'].max()
-    note = ''
-    if 'capped' in sim_table and sim_table.loc[
-            sim_table['workers'] == most, 'capped'].all():
-        note = ' (capped: the table of curves, not the method, limits it)'
-    for other in ('sync SH', 'random search'):
-        print(f'speed-up of ASHA over {other} at {most} workers: '
-              f'{times[most, other] / times[most, "ASHA"]:.2f}{note}')
     if args.figures:
         folder = pathlib.Path(args.figures)
         folder.mkdir(parents=True, exist_ok=True)
-        plot_anytime(grid, curves, target, args.budget,
+        wallclock = real['wallclock'].iloc[0]
+        grid = np.linspace(0, wallclock, int(wallclock) + 1)
+        curves_by_method = {
+            m: d2l.anytime(list(r.groupby('seed')), grid)
+            for m, r in real.groupby('method', sort=False)}
+        plot_anytime(grid, curves_by_method, goals, args.budget,
                      folder / 'bench-hpo-anytime.svg')
-        plot_workers(sim_table, target, folder / 'bench-hpo-workers.svg')
+        plot_workers(table, f'{list(goals)[-1]} (s)',
+                     folder / 'bench-hpo-workers.svg')
         print(f'figures in {folder}/bench-hpo-*.svg')
 
 
@@ -600,7 +561,8 @@ def main(argv=None):
                         help='simulate: seconds of simulated wall-clock')
     parser.add_argument('--results', default=str(RESULTS),
                         help='folder of the CSV files')
-    parser.add_argument('--curves', help='simulate: the recorded curves '
+    parser.add_argument('--curves', help='simulate, ablate, report: the '
+                        'recorded curves '
                         '(default: the curves CSV in --results)')
     parser.add_argument('--wallclock', type=float,
                         help="real: seconds per run instead of the budget's")

@@ -559,6 +559,57 @@ def rung_args(r_min, r_max, eta):
 
 
 # Saved from chapter_hyperparameter_optimization/hpo-compare.md
+def targets(curves, quantiles=(0.25, 0.1)):
+    """Target errors fixed in advance: quantiles of the final validation
+    errors of configurations drawn at random."""
+    last = curves[curves['epoch'] == curves['epoch'].max()]
+    return {f'{q:.0%} target': np.quantile(last['validation_error'], q)
+            for q in quantiles}
+
+
+# Saved from chapter_hyperparameter_optimization/hpo-compare.md
+def times_to(runs, target):
+    """Per run, the first time its validation error is at most `target`
+    within its wall-clock budget; inf if never."""
+    times = []
+    for _, run in runs:
+        metric = 'validation_error' if 'validation_error' in run else 'best'
+        hit = run[(run[metric] <= target)
+                  & (run['st_tuner_time'] <= run['wallclock'])]
+        times.append(hit['st_tuner_time'].min() if len(hit) else np.inf)
+    return np.array(times)
+
+def median_interval(times, num_draws=2000, seed=0):
+    """The median by rank and a 95% bootstrap interval for it."""
+    rng = np.random.default_rng(seed)
+    draws = rng.choice(times, size=(num_draws, len(times)))
+    medians = np.quantile(draws, 0.5, axis=1, method='nearest')
+    return (np.quantile(times, 0.5, method='nearest'),
+            *np.quantile(medians, [0.025, 0.975], method='nearest'))
+
+
+# Saved from chapter_hyperparameter_optimization/hpo-compare.md
+def target_table(frame, goals, by='method'):
+    """Per group of runs: for each target the median time, its bootstrap
+    interval and the runs that reached it."""
+    keys, rows = [], []
+    for key, group in frame.groupby(by, sort=False):
+        runs = list(group.groupby('seed'))
+        row = {'runs': len(runs)}
+        for name, target in goals.items():
+            times = times_to(runs, target)
+            median, low, high = median_interval(times)
+            row[f'{name} (s)'] = round(float(median), 1)
+            row[f'{name} interval'] = f'{low:.0f}-{high:.0f}'
+            row[f'{name} reached'] = int(np.isfinite(times).sum())
+        keys.append(key)
+        rows.append(row)
+    index = (pd.MultiIndex.from_tuples(keys, names=by)
+             if isinstance(by, list) else pd.Index(keys, name=by))
+    return pd.DataFrame(rows, index=index)
+
+
+# Saved from chapter_hyperparameter_optimization/hpo-compare.md
 def anytime(runs, grid):
     """Per run, the best validation error reported up to each time of
     `grid` (inf before its first report); one row per run."""
@@ -579,116 +630,115 @@ def quartiles(curves):
     of the runs' values (nearest rank): no average with an infinity."""
     return np.quantile(curves, [0.25, 0.5, 0.75], axis=0, method='nearest')
 
-def time_to_target(grid, median, target):
-    """The first time of `grid` at which `median` is at most `target`."""
-    reached = np.flatnonzero(median <= target)
-    return grid[reached[0]] if len(reached) else np.nan
-
 
 # Saved from chapter_hyperparameter_optimization/hpo-compare.md
-def real_table(real, grid):
-    """Per method: runs, trials, epochs, final error, time to target, and
-    the workers' time split into training, start-up, unreported and
-    idle; also the any-time curves and the target."""
-    runs = real.groupby(['method', 'seed'])
-    methods = list(dict.fromkeys(real['method']))
-    curves = {m: anytime([r for r in runs if r[0][0] == m], grid)
-              for m in methods}
-    target = np.median(curves['random search'][:, -1])
-    rows = {}
-    for method in methods:
-        per_run = []
-        for (m, seed), run in runs:
-            if m != method:
-                continue
-            processes = run.groupby(['trial_id', 'startup'])
-            seconds = run['n_workers'].iloc[0] * run['wallclock'].iloc[0]
-            busy = run['busy'].iloc[0]
-            training = processes['st_worker_time'].max().sum()
-            startup = processes['startup'].first().sum()
-            per_run.append({
-                'trials started': run['trials_started'].iloc[0],
-                'epochs trained': len(run),
-                'final error': run['validation_error'].min(),
-                'training': training / seconds,
-                'start-up': startup / seconds,
-                'unreported': (busy - training - startup) / seconds,
-                'idle': 1 - busy / seconds})
-        per_run = pd.DataFrame(per_run)
-        q = per_run['final error'].quantile([0.25, 0.5, 0.75],
-                                            interpolation='nearest')
-        rows[method] = {
-            'runs': len(per_run),
-            'trials started': per_run['trials started'].median(),
-            'epochs trained': per_run['epochs trained'].median(),
-            'final error (median)': q[0.5],
-            'final error (IQR)': f'{q[0.25]:.3f}-{q[0.75]:.3f}',
-            'time to target (s)': time_to_target(
-                grid, quartiles(curves[method])[1], target),
-            **per_run[['training', 'start-up', 'unreported',
-                       'idle']].mean().round(3)}
-    return pd.DataFrame(rows).T, curves, target
-
-
-# Saved from chapter_hyperparameter_optimization/hpo-compare.md
-def best_trials(real):
-    """The trial with the lowest validation error, per method and seed."""
-    best = real.loc[real.groupby(['method', 'seed'])[
-        'validation_error'].idxmin()]
-    return best.set_index(['method', 'seed'])['trial_id'].unstack()
-
-
-# Saved from chapter_hyperparameter_optimization/hpo-compare.md
-def configs_reaching(curves, target):
-    """How many recorded configurations end at or below `target`, and
-    how many there are."""
-    last = curves[curves['epoch'] == curves['epoch'].max()]
-    return int((last['validation_error'] <= target).sum()), len(last)
-
-
-# Saved from chapter_hyperparameter_optimization/hpo-compare.md
-def simulated_table(sim, grid, target, real_wallclock):
-    """Per number of workers and method: the median time to `target`,
-    the median best error after the real runs' wall-clock time and at the
-    end, and the shares of the workers' time."""
-    at_real = np.searchsorted(grid, real_wallclock)
+def worker_time(real):
+    """Per method, means over runs: trials started, epochs trained, and
+    the shares of the workers' time spent training, starting up, in no
+    report, and idle."""
     rows = []
-    for (n_workers, method), runs in sim.groupby(['n_workers', 'method']):
-        by_seed = list(runs.groupby('seed'))
-        median = quartiles(anytime(by_seed, grid))[1]
-        first = runs.groupby('seed').first()
-        seconds = first['n_workers'] * first['wallclock']
-        rows.append({
-            'workers': n_workers, 'method': method, 'runs': len(by_seed),
-            'time to target (s)': time_to_target(grid, median, target),
-            f'error at {real_wallclock:.0f} s (median)': (
-                median[at_real] if at_real < len(grid) else np.nan),
-            'final error (median)': median[-1],
-            'trials started': first['trials_started'].median(),
-            'start-up': (first['startup'] / seconds).mean(),
-            # Busy is integrated from the tuner's polls; a few thousandths
-            # above the workers' time are rounding, not negative idleness.
-            'idle': max((1 - first['busy'] / seconds).mean(), 0)})
-    return pd.DataFrame(rows)
+    for (method, seed), run in real.groupby(['method', 'seed'], sort=False):
+        processes = run.groupby(['trial_id', 'startup'])
+        seconds = run['n_workers'].iloc[0] * run['wallclock'].iloc[0]
+        busy = run['busy'].iloc[0]
+        training = processes['st_worker_time'].max().sum()
+        startup = processes['startup'].first().sum()
+        rows.append({'method': method,
+                     'trials started': run['trials_started'].iloc[0],
+                     'epochs trained': len(run),
+                     'training': training / seconds,
+                     'start-up': startup / seconds,
+                     'unreported': (busy - training - startup) / seconds,
+                     'idle': 1 - busy / seconds})
+    return pd.DataFrame(rows).groupby('method', sort=False).mean()
 
 
-# Saved from chapter_hyperparameter_optimization/hpo-compare.md
-def capped(sim_table, best):
-    """Per row of a `simulated_table`: whether every method simulated on
-    as many workers ends at `best`, the table's lowest error."""
-    worst = sim_table.groupby('workers')['final error (median)']
-    return worst.transform('max') <= best
+# Saved from chapter_hyperparameter_optimization/hpo-simulate.md
+def curves_blackbox(curves):
+    """The recorded curves as a table for Syne Tune's simulator: for
+    each `config_id` and epoch, the validation error and the seconds
+    since the start of its process."""
+    from syne_tune.blackbox_repository.blackbox_tabular import (
+        BlackboxTabular)
+    from syne_tune.config_space import choice, randint
+    curves = curves.sort_values(['config_id', 'epoch'])
+    configs = curves.groupby('config_id')[
+        ['learning_rate', 'batch_size']].first().reset_index()
+    epochs = np.sort(curves['epoch'].unique())
+    values = curves[['validation_error', 'elapsed_time']].to_numpy()
+    return BlackboxTabular(
+        hyperparameters=configs,
+        configuration_space={
+            name: choice(sorted(configs[name].unique().tolist()))
+            for name in configs.columns},
+        fidelity_space={'epoch': randint(1, int(epochs.max()))},
+        objectives_evaluations=values.reshape(len(configs), 1,
+                                              len(epochs), 2),
+        fidelity_values=epochs,
+        objectives_names=['validation_error', 'elapsed_time'])
 
-def bench_tables(real, sim):
-    """The one-second grid of the real runs, their table, any-time curves
-    and target, and the table of the simulation."""
-    wallclock = real['wallclock'].iloc[0]
-    grid = np.linspace(0, wallclock, int(wallclock) + 1)
-    table, curves, target = real_table(real, grid)
-    end = sim['wallclock'].max()
-    sim_grid = np.linspace(0, end, int(end) + 1)
-    sim_table = simulated_table(sim, sim_grid, target, wallclock)
-    return grid, table, curves, target, sim_table
+
+# Saved from chapter_hyperparameter_optimization/hpo-simulate.md
+def simulated_backend(curves):
+    """Syne Tune's simulated backend for the recorded `curves`, where a
+    resumed trial pays its start-up again."""
+    from syne_tune.blackbox_repository.simulated_tabular_backend import (
+        UserBlackboxBackend)
+    per_config = curves.groupby('config_id')[
+        ['learning_rate', 'batch_size', 'startup']].first()
+
+    class Backend(UserBlackboxBackend):
+        def _filter_config(self, config):  # Look up by config_id.
+            row = per_config.loc[config['config_id']]
+            return {'config_id': config['config_id'],
+                    'learning_rate': row['learning_rate'],
+                    'batch_size': row['batch_size']}
+
+        def _run_job_and_collect_results(self, trial_id, config=None):
+            resumed = trial_id in self._resource_paused_for_trial
+            status, results = super()._run_job_and_collect_results(
+                trial_id, config)
+            if resumed:
+                config_id = self._trial_dict[trial_id].config['config_id']
+                for result in results:
+                    result['elapsed_time'] += per_config.loc[
+                        config_id, 'startup']
+            return status, results
+
+    # The tuner polls its workers every second, as in the real runs.
+    return Backend(blackbox=curves_blackbox(curves), seed=0,
+                   elapsed_time_attr='elapsed_time',
+                   max_resource_attr='max_epochs', tuner_sleep_time=1)
+
+
+# Saved from chapter_hyperparameter_optimization/hpo-simulate.md
+def simulate(curves, scheduler, n_workers, wallclock, callbacks=()):
+    """Run `scheduler` with `n_workers` on the recorded `curves` for
+    `wallclock` simulated seconds; one row per report."""
+    from syne_tune import StoppingCriterion, Tuner
+    from syne_tune.backend.simulator_backend.simulator_callback import (
+        SimulatorCallback)
+    clock = SimulatorCallback()
+    tuner = Tuner(trial_backend=simulated_backend(curves),
+                  scheduler=scheduler, n_workers=n_workers,
+                  stop_criterion=StoppingCriterion(
+                      max_wallclock_time=wallclock),
+                  sleep_time=0, callbacks=[clock, *callbacks],
+                  tuner_name='simulation', save_tuner=False,
+                  results_update_interval=1e9, print_update_interval=1e9)
+    with contextlib.redirect_stdout(io.StringIO()):  # Progress notices.
+        tuner.run()
+    results = clock.dataframe().sort_values('st_tuner_time')
+    return results.assign(wallclock=wallclock)
+
+
+# Saved from chapter_hyperparameter_optimization/hpo-simulate.md
+def capped(sim, best):
+    """Per number of workers: whether the median run of every method
+    ends at `best`, the lowest error in the table of curves."""
+    final = sim.groupby(['n_workers', 'method', 'seed'])['best'].min()
+    medians = final.groupby(['n_workers', 'method']).median()
+    return medians.groupby('n_workers').max() <= best
 
 
 # Saved from chapter_hyperparameter_optimization/cluster.md

@@ -1,11 +1,11 @@
 """benchmarks/bench_hpo.py: a smoke run of each step; and the committed
-results, of which hpo-compare.md computes its tables.
+results, of which hpo-compare.md and hpo-simulate.md compute their tables.
 
 The smoke run is real: the section's objective trained by Syne Tune for a
 few seconds, and Syne Tune's simulator on the committed learning curves
 (PyTorch environment only). The committed results are checked in every
-environment: the conclusions that the section's prose states must hold
-for them, computed with the section's own functions (d2l/hpo.py), and the
+environment: the conclusions that the sections' prose states must hold
+for them, computed with the sections' own functions (d2l/hpo.py), and the
 prose must not quote a number that its cells print.
 """
 import os
@@ -26,7 +26,8 @@ SCRIPT = ROOT / 'benchmarks' / 'bench_hpo.py'
 COMMITTED = ROOT / 'benchmarks' / 'results'
 METHODS = {'random search', 'ASHA', 'sync SH'}
 
-SECTION = ROOT / 'chapter_hyperparameter_optimization' / 'hpo-compare.md'
+SECTIONS = [ROOT / 'chapter_hyperparameter_optimization' / f'hpo-{name}.md'
+            for name in ('compare', 'simulate')]
 
 # scikit-learn, which Syne Tune's simulator imports, is pinned in the
 # PyTorch environment, where the benchmark runs.
@@ -48,21 +49,23 @@ def bench(*args, folder):
 def smoke(tmp_path_factory):
     """One seed of real ASHA for 20 seconds, run twice (the second run
     finds it done); one seed of each method simulated for 60 seconds on 2
-    and 8 workers; then the report with its figures."""
+    and 8 workers, and the ablation likewise; then the report with its
+    figures."""
     folder = tmp_path_factory.mktemp('bench-hpo')
     outputs = [bench('real', '--seeds', '1', '--methods', 'ASHA',
                      '--wallclock', '20', folder=folder) for _ in range(2)]
-    outputs.append(bench(
-        'simulate', '--seeds', '1', '--workers', '2', '8',
-        '--simulated-time', '60', '--curves',
-        str(COMMITTED / 'curves-pytorch-cpu.csv'), folder=folder))
-    # The report needs real runs of random search for its target: the
-    # committed ones stand in for them.
+    curves = ('--curves', str(COMMITTED / 'curves-pytorch-cpu.csv'))
+    outputs.append(bench('simulate', '--seeds', '1', '--workers', '2', '8',
+                         '--simulated-time', '60', *curves, folder=folder))
+    outputs.append(bench('ablate', '--seeds', '1', '--simulated-time', '60',
+                         *curves, folder=folder))
+    # The report needs real runs of every method: the committed ones stand
+    # in for those of random search and sync SH.
     real = pd.concat([pd.read_csv(COMMITTED / 'real-pytorch-cpu.csv').query(
         "method != 'ASHA'"), pd.read_csv(folder / 'real-pytorch-cpu.csv')])
     real.to_csv(folder / 'real-pytorch-cpu.csv', index=False)
     outputs.append(bench('report', '--figures', str(folder / 'figures'),
-                         folder=folder))
+                         *curves, folder=folder))
     return folder, outputs
 
 
@@ -79,7 +82,8 @@ def test_real_run_reports_every_epoch_once(smoke):
     # tuner's polling interval of one second).
     assert 0 < real['busy'].iloc[0] <= 2 * (20 + 1)
     assert real['trials_started'].iloc[0] >= real['trial_id'].nunique()
-    for column in ('date', 'machine', 'torch', 'syne-tune'):
+    for column in ('date', 'machine', 'torch', 'syne-tune', 'learning_rate',
+                   'batch_size'):
         assert real[column].notna().all()
     assert 'ASHA, seed 0' in first
     assert again == ''  # Restarted: nothing left to run.
@@ -101,10 +105,28 @@ def test_simulation_runs_each_method_on_more_workers(smoke):
 
 
 @needs_torch
+def test_ablation_changes_one_cause_at_a_time(smoke):
+    folder, _ = smoke
+    ablation = pd.read_csv(folder / 'ablation-pytorch-cpu.csv')
+    runs = ablation.groupby(['variant', 'method']).first()
+    variants = ['as recorded', 'no start-up', 'midpoint first', '32 curves',
+                '16 curves']
+    assert set(runs.index) == {(v, m) for v in variants for m in METHODS}
+    assert (runs['n_workers'] == 2).all()
+    startup = runs['startup'].unstack('method')
+    assert (startup.loc['no start-up'] == 0).all()
+    assert (startup.drop('no start-up') > 0).all().all()
+    assert list(runs['curves'].unstack('method')['ASHA'][variants]) == [
+        64, 64, 65, 32, 16]
+
+
+@needs_torch
 def test_report_prints_tables_and_writes_figures(smoke):
     folder, outputs = smoke
-    assert 'time to target' in outputs[-1]
-    assert 'speed-up of ASHA over sync SH at 8 workers' in outputs[-1]
+    report = outputs[-1]
+    for text in ('Targets, from the recorded curves: 25% target 0.',
+                 '10% target (s)', 'one change at a time', 'capped'):
+        assert text in report
     for name in ('bench-hpo-anytime.svg', 'bench-hpo-workers.svg'):
         root = ET.parse(folder / 'figures' / name).getroot()
         assert root.tag.endswith('svg')
@@ -121,14 +143,32 @@ def test_committed_curves_cover_every_epoch():
         lambda t: np.all(np.diff(t) > 0)).all()
 
 
-def test_committed_runs_have_five_seeds_per_method():
+def test_committed_runs_are_fair():
+    """Every method ran the same seeds, at least five; no trial trained the
+    midpoint; a seed's first configuration is the same for every method."""
     real = pd.read_csv(COMMITTED / 'real-pytorch-cpu.csv')
-    seeds = real.groupby('method')['seed'].nunique()
-    assert set(seeds.index) == METHODS and (seeds >= 5).all()
+    seeds = real.groupby('method')['seed'].apply(frozenset)
+    assert set(seeds.index) == METHODS and seeds.nunique() == 1
+    assert len(seeds.iloc[0]) >= 5
+    assert real.groupby(['method', 'seed'])['wallclock'].first().nunique() == 1
+    midpoint = pd.read_csv(COMMITTED / 'midpoint-pytorch-cpu.csv').query(
+        'config_id == -1')
+    assert len(midpoint) == 9
+    assert real.merge(midpoint[['learning_rate', 'batch_size']]).empty
+    first = real[real['trial_id'] == 0].groupby(['seed', 'method'])[
+        ['learning_rate', 'batch_size']].first()
+    assert (first.groupby('seed').nunique() == 1).all().all()
+
+
+def test_committed_simulations_cover_every_setting():
     sim = pd.read_csv(COMMITTED / 'simulated-pytorch-cpu.csv')
     assert set(sim['n_workers']) == {2, 8, 32, 128}
     assert (sim.groupby(['n_workers', 'method'])['seed'].nunique()
-            >= 5).all()
+            >= 10).all()
+    ablation = pd.read_csv(COMMITTED / 'ablation-pytorch-cpu.csv')
+    assert ablation['variant'].nunique() == 5
+    assert (ablation.groupby(['variant', 'method'])['seed'].nunique()
+            >= 10).all()
 
 
 # --- what hpo-compare.md concludes from them --------------------------------
@@ -136,103 +176,127 @@ def test_committed_runs_have_five_seeds_per_method():
 @pytest.fixture(scope='module')
 def committed():
     """The section's tables of the committed CSV files, computed by the
-    section's `#@save` functions: a namespace like the notebook's."""
+    section's `#@save` functions (d2l/hpo.py)."""
     from d2l import hpo as d2l
-    real = pd.read_csv(COMMITTED / 'real-pytorch-cpu.csv')
-    sim = pd.read_csv(COMMITTED / 'simulated-pytorch-cpu.csv')
-    curves = pd.read_csv(COMMITTED / 'curves-pytorch-cpu.csv')
-    grid, table, runs, target, sim_table = d2l.bench_tables(real, sim)
+    read = lambda kind: pd.read_csv(COMMITTED / f'{kind}-pytorch-cpu.csv')
+    real, curves, sim = read('real'), read('curves'), read('simulated')
+    goals = d2l.targets(curves)
     best = curves['validation_error'].min()
-    sim_table['capped'] = d2l.capped(sim_table, best)
-    per_config = curves.groupby('config_id')
-    startup = per_config['startup'].first()
-    epoch = (per_config['elapsed_time'].max() - startup) / per_config[
-        'epoch'].max()
-    return dict(d2l=d2l, real=real, curves=curves, table=table,
-                target=target, sim_table=sim_table, best=best,
-                best_trials=d2l.best_trials(real),
-                reached=d2l.configs_reaching(curves, target),
-                startup_epochs=startup / epoch)
+    return dict(
+        d2l=d2l, goals=goals, best=best,
+        real=d2l.target_table(real, goals),
+        worker_time=d2l.worker_time(real),
+        ablation=d2l.target_table(read('ablation'), goals,
+                                  by=['variant', 'method']),
+        sim=d2l.target_table(sim, goals, by=['n_workers', 'method']),
+        capped=d2l.capped(sim, best))
 
 
-def test_real_runs_cannot_rank_the_methods(committed):
-    """'The printed medians of the final errors differ by less than the
-    quartiles of one method span, and one method, synchronous successive
-    halving, has no time to target at all.'"""
-    table = committed['table']
-    medians = table['final error (median)'].astype(float)
-    spans = [float(hi) - float(lo) for lo, hi in
-             table['final error (IQR)'].str.split('-')]
-    assert medians.max() - medians.min() < max(spans)
-    times = table['time to target (s)'].astype(float)
-    assert list(times[times.isna()].index) == ['sync SH']
+REAL_CONCLUSIONS
+
+# hpo-simulate.md
+
+def fastest(rows, name):
+    """The method with the lowest median time to the target `name`."""
+    return rows[f'{name} (s)'].astype(float).idxmin()
 
 
-def test_midpoint_was_best_in_every_random_search_run(committed):
-    """'In every run of random search the best trial was trial 0, the
-    midpoint', and many recorded configurations reach the target."""
-    assert (committed['best_trials'].loc['random search'] == 0).all()
-    reached, total = committed['reached']
-    assert total >= 64 and reached >= total / 4
+def test_simulated_asha_is_first_at_two_workers(committed):
+    """'As recorded, ASHA has the lowest median time to both targets', and
+    'at two workers the simulation ranks the methods as the ablation did'."""
+    as_recorded = committed['ablation'].loc['as recorded']
+    two = committed['sim'].loc[2]
+    for name in committed['goals']:
+        assert fastest(as_recorded, name) == fastest(two, name) == 'ASHA'
 
 
-def test_where_the_real_runs_spent_their_time(committed):
-    """ASHA and sync SH started more trials than random search, their
-    start-up shares are several times random search's, and no method left
-    the workers idle for more than a small fraction of their time."""
-    table = committed['table'].astype({'trials started': float,
-                                       'start-up': float, 'idle': float})
-    rs = table.loc['random search']
-    for method in ('ASHA', 'sync SH'):
-        assert table.loc[method, 'trials started'] > rs['trials started']
-        assert table.loc[method, 'start-up'] > 2 * rs['start-up']
-    assert (table['idle'] < 0.05).all()
-    assert (committed['sim_table']['idle'] < 0.05).all()
-    # 'starting a process costs a sizeable fraction of an epoch'
-    assert committed['startup_epochs'].min() > 0.1
+def test_start_up_does_not_decide(committed):
+    """'Without it every method is faster, and ... ASHA and synchronous
+    successive halving, gain the most; ASHA stays first.'"""
+    ablation = committed['ablation']
+    for name in committed['goals']:
+        column = f'{name} (s)'
+        gain = (ablation.loc['as recorded', column]
+                - ablation.loc['no start-up', column])
+        assert (gain > 0).all()
+        assert min(gain['ASHA'], gain['sync SH']) > gain['random search']
+        assert fastest(ablation.loc['no start-up'], name) == 'ASHA'
 
 
-def test_simulation_is_capped_beyond_two_workers(committed):
-    """'With two workers, the only number of workers in the table that is
-    not capped, the simulation ranks the methods as their median real runs
-    ended: ASHA reaches the target first, then random search, then
-    synchronous successive halving, and after the real runs' budget ASHA's
-    median error is the lowest of the three.'"""
-    sim = committed['sim_table']
-    assert set(sim.loc[~sim['capped'], 'workers']) == {2}
-    assert sim['workers'].nunique() > 1
-    two = sim[sim['workers'] == 2].set_index('method')
-    order = list(two['time to target (s)'].sort_values().index)
-    assert order == ['ASHA', 'random search', 'sync SH']
-    real = committed['table']['final error (median)'].astype(float)
-    assert list(real.sort_values().index) == order
-    at_real = [c for c in two if c.startswith('error at ')]
-    assert two[at_real[0]].idxmin() == 'ASHA'
+def test_midpoint_first_hands_the_easier_target_to_random_search(committed):
+    """'The midpoint's curve reaches the 25% target, so random search ...
+    reaches that target at the same early time in every run, before the
+    other methods.'"""
+    target = committed['goals']['25% target']
+    midpoint = pd.read_csv(COMMITTED / 'midpoint-pytorch-cpu.csv').query(
+        'config_id == -1')
+    assert midpoint['validation_error'].min() <= target
+    rows = committed['ablation'].loc['midpoint first']
+    assert fastest(rows, '25% target') == 'random search'
+    low, high = rows.loc['random search', '25% target interval'].split('-')
+    assert low == high
+    assert rows.loc['random search', '25% target reached'] == rows.loc[
+        'random search', 'runs']
+
+
+def test_fewer_configurations_make_other_problems(committed):
+    """'With the first 32, random search is first to both targets; with the
+    first 16, no run reaches the 10% target at all.' 'The first 32
+    configurations hold more that reach the 25% target, the first 16 none
+    that reach the 10% target.'"""
+    ablation, goals = committed['ablation'], committed['goals']
+    for name in goals:
+        assert fastest(ablation.loc['32 curves'], name) == 'random search'
+    assert (ablation.loc['16 curves', '10% target reached'] == 0).all()
+    curves = pd.read_csv(COMMITTED / 'curves-pytorch-cpu.csv')
+    last = curves[curves['epoch'] == 9].sort_values('config_id')[
+        'validation_error']
+    share = lambda n, name: (last.iloc[:n] <= goals[name]).mean()
+    assert share(32, '25% target') > share(64, '25% target')
+    assert share(16, '10% target') == 0
+
+
+def test_many_workers(committed):
+    """'At eight, random search is first'; capped from some number of
+    workers on, not at two or eight."""
+    capped = committed['capped']
+    assert not capped[2] and not capped[8] and capped.any()
+    first = capped.idxmax()
+    assert capped[capped.index >= first].all()
+    for name in committed['goals']:
+        assert fastest(committed['sim'].loc[8], name) == 'random search'
+
+
+# hpo-compare.md and hpo-simulate.md
+
+
+
+# Settings that the prose names (workers, epochs, seeds, quantiles), which
+# a printed time may equal by chance.
+SETTINGS = {'1', '2', '3', '5', '8', '9', '10', '16', '25', '32', '64', '95',
+            '128', '10%', '25%', '95%'}
 
 
 def printed_values(committed):
     """The numbers that the section's cells print from the CSV files, as
-    prose would quote them (settings such as the workers are left out)."""
-    table, sim = committed['table'], committed['sim_table']
-    values = [committed['target'], committed['best'],
-              *committed['reached'],
-              *committed['startup_epochs'].agg(['min', 'max'])]
-    for column in ('trials started', 'final error (median)',
-                   'time to target (s)', 'start-up', 'idle'):
-        values += list(table[column].astype(float))
-    for column in sim:
-        if column.startswith(('time to', 'error at', 'final', 'idle')):
-            values += list(sim[column])
+    prose would quote them."""
+    values = [*committed['goals'].values(), committed['best'],
+              *committed['worker_time'].to_numpy().ravel()]
+    for table in (committed[t] for t in ('real', 'ablation', 'sim')):
+        for column in table:
+            if column.endswith('(s)'):
+                values += list(table[column])
+            elif column.endswith('interval'):
+                values += [float(v) for text in table[column]
+                           for v in text.split('-')]
     quoted = set()
-    for v in (float(v) for v in values if not pd.isna(v)):
-        if v == int(v) and v >= 10:
-            quoted.add(f'{v:.0f}')
+    for v in (float(v) for v in values if np.isfinite(v)):
+        if v >= 10:
+            quoted |= {f'{v:.0f}', f'{v:.1f}'}
         elif v < 1:
             quoted |= {f'{v:.3f}', f'{v:.2f}', f'{100 * v:.0f}%',
                        f'{100 * v:.1f}%'}
-    for lo, hi in table['final error (IQR)'].str.split('-'):
-        quoted |= {lo, hi}
-    return quoted - {'0.00', '0%', '0.0%'}
+    return quoted - SETTINGS - {'0.00', '0%', '0.0%'}
 
 
 def prose(text):
@@ -241,16 +305,17 @@ def prose(text):
     return re.sub(r'\$[^$]*\$', '', text)
 
 
-def test_prose_quotes_no_printed_number(committed):
+@pytest.mark.parametrize('section', SECTIONS, ids=lambda p: p.name)
+def test_prose_quotes_no_printed_number(committed, section):
     """The numbers are printed by the cells; the prose refers to them."""
-    words = set(re.findall(r'\d+(?:\.\d+)?%?', prose(SECTION.read_text())))
+    words = set(re.findall(r'\d+(?:\.\d+)?%?', prose(section.read_text())))
     quoted = sorted(words & printed_values(committed))
-    assert not quoted, f'hpo-compare.md quotes {quoted} by hand'
+    assert not quoted, f'{section.name} quotes {quoted} by hand'
 
 
 def test_prose_check_finds_a_quoted_number(committed):
     """The check above fails on a hand-quoted target."""
-    text = f"The target ({committed['target']:.3f}) was reached."
+    text = f"The target ({committed['goals']['10% target']:.3f}) was met."
     words = set(re.findall(r'\d+(?:\.\d+)?%?', prose(text)))
     assert words & printed_values(committed)
 
