@@ -40,7 +40,8 @@ SECTIONS = $(wildcard $(CHAPTER)/*.md)
 LIB_COMMON = $(wildcard d2l/__init__.py d2l/checkpoint.py d2l/core.py d2l/data.py \
   d2l/frameworks.py d2l/hpo.py d2l/resources.py)
 IMAGES = $(wildcard static/img/*)
-# The benchmark's results, which hpo-compare reads (a resource, like the images).
+# The benchmark's results, which hpo-compare and hpo-simulate read (a resource, like the
+# images).
 BENCH_CSVS = $(wildcard benchmarks/results/*.csv)
 # The files under a folder, at any depth (as `find DIR -type f`), without starting a program.
 files_under = $(foreach f,$(wildcard $(1)/* $(1)/.[!.]*),$(if $(wildcard $(f)/.),$(call files_under,$(f)),$(f)))
@@ -324,7 +325,7 @@ bench: envs
 # seeds, 2 to 128 workers, and at 2 workers one cause changed at a time), then the report and
 # its two figures; about 1 h 25 min on 2 cores, nearly all of it the real runs. Results go to
 # $(BENCH_RESULTS) (restartable: finished runs are kept); BENCH_RESULTS=benchmarks/results
-# replaces the committed CSV files, which hpo-compare reads.
+# replaces the committed CSV files, which hpo-compare and hpo-simulate read.
 BENCH_RESULTS ?= $(BUILD)/bench-hpo
 BENCH_FIGURES ?= $(BENCH_RESULTS)
 BENCH_BUDGET ?= cpu

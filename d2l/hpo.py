@@ -658,8 +658,9 @@ def curves_blackbox(curves):
     """The recorded curves as a table for Syne Tune's simulator: for
     each `config_id` and epoch, the validation error and the seconds
     since the start of its process."""
-    from syne_tune.blackbox_repository.blackbox_tabular import (
-        BlackboxTabular)
+    with contextlib.redirect_stdout(io.StringIO()):  # Import notices.
+        from syne_tune.blackbox_repository.blackbox_tabular import (
+            BlackboxTabular)
     from syne_tune.config_space import choice, randint
     curves = curves.sort_values(['config_id', 'epoch'])
     configs = curves.groupby('config_id')[
@@ -682,8 +683,9 @@ def curves_blackbox(curves):
 def simulated_backend(curves):
     """Syne Tune's simulated backend for the recorded `curves`, where a
     resumed trial pays its start-up again."""
-    from syne_tune.blackbox_repository.simulated_tabular_backend import (
-        UserBlackboxBackend)
+    with contextlib.redirect_stdout(io.StringIO()):  # Import notices.
+        from syne_tune.blackbox_repository.simulated_tabular_backend import (
+            UserBlackboxBackend)
     per_config = curves.groupby('config_id')[
         ['learning_rate', 'batch_size', 'startup']].first()
 

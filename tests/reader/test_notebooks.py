@@ -112,8 +112,8 @@ LOG_LINE = re.compile(r'^(DEBUG|INFO|WARNING|ERROR|CRITICAL):[\w.]+:|^[IWEF]\d{4
 
 def test_zip_holds_only_what_readers_open():
     """The zip holds the notebooks, the bibliography, the figures and the benchmark's CSV
-    files (which hpo-compare reads from ../benchmarks/results/); no empty files (such as the
-    std.out that Syne Tune's GPU probe leaves in its working folder)."""
+    files (which hpo-compare and hpo-simulate read from ../benchmarks/results/); no empty
+    files (such as the std.out that Syne Tune's GPU probe leaves in its working folder)."""
     with zipfile.ZipFile(ZIP) as z:
         files = [i for i in z.infolist() if not i.is_dir()]
     strays = [i.filename for i in files if i.file_size == 0
