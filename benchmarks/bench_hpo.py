@@ -471,7 +471,9 @@ def plot_workers(table, column, path):
     matplotlib.rcParams['svg.hashsalt'] = 'bench-hpo'  # Same file each time.
     from matplotlib import pyplot as plt
     fig, ax = plt.subplots(figsize=(5, 3.2))
-    times = table[column].astype(float).unstack('method')
+    # A method that never reached the target has no point.
+    times = table[column].astype(float).replace(np.inf, np.nan).unstack(
+        'method')
     for method in times:
         ax.plot(times.index, times[method], color=COLORS[method],
                 marker='o', label=method)
@@ -481,8 +483,9 @@ def plot_workers(table, column, path):
                    label='capped by the table')
     ax.set_xscale('log', base=2)
     ax.set_xticks(times.index, [str(n) for n in times.index])
-    ax.set_yscale('log')
-    ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    if times.notna().any().any():
+        ax.set_yscale('log')
+        ax.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax.set_xlabel('workers (simulated)')
     ax.set_ylabel(column)
     ax.legend(fontsize='small')
