@@ -563,7 +563,8 @@ def targets(curves, quantiles=(0.25, 0.1)):
     """Target errors fixed in advance: quantiles of the final validation
     errors of configurations drawn at random."""
     last = curves[curves['epoch'] == curves['epoch'].max()]
-    return {f'{q:.0%} target': np.quantile(last['validation_error'], q)
+    errors = last['validation_error']
+    return {f'{q:.0%} target': float(np.quantile(errors, q))
             for q in quantiles}
 
 
