@@ -110,6 +110,15 @@ def result_file(args, kind):
         f'{kind}-{args.framework}-{args.budget}.csv')
 
 
+def finished(done, **run):
+    """Whether the results `done` (None if there are none yet) hold the
+    run identified by the column values `run`: a step skips those."""
+    if done is None:
+        return False
+    return np.logical_and.reduce(
+        [done[column] == value for column, value in run.items()]).any()
+
+
 MIDPOINT_ID = -1  # The midpoint's config_id in the tables.
 
 
@@ -277,8 +286,7 @@ def real(args):
     done = pd.read_csv(out) if out.exists() else None
     for seed in range(args.seeds):
         for method in args.methods:
-            if done is not None and ((done['method'] == method)
-                                     & (done['seed'] == seed)).any():
+            if finished(done, method=method, seed=seed):
                 continue
             d2l.share_cpu_cores(budget.n_workers)
             tic = time.time()
@@ -334,20 +342,19 @@ def curves_file(args):
 
 
 def simulate(args):
-    curves_file_ = curves_file(args)
-    if not curves_file_.exists():
-        raise SystemExit(f'no recorded curves in {curves_file_}: run '
+    path = curves_file(args)
+    if not path.exists():
+        raise SystemExit(f'no recorded curves in {path}: run '
                          '`bench_hpo.py record` first')
-    curves = pd.read_csv(curves_file_)
+    curves = pd.read_csv(path)
     max_epochs = int(curves[RESOURCE].max())
     out = result_file(args, 'simulated')
     done = pd.read_csv(out) if out.exists() else None
     for n_workers in args.workers:
         for seed in range(args.seeds):
             for method in args.methods:
-                if done is not None and (
-                        (done['method'] == method) & (done['seed'] == seed)
-                        & (done['n_workers'] == n_workers)).any():
+                if finished(done, method=method, seed=seed,
+                            n_workers=n_workers):
                     continue
                 tic = time.time()
                 frame = run_simulated(curves, method, n_workers, seed,
@@ -399,15 +406,14 @@ def on_table_clock(recorded, curves):
 
 
 def ablate(args):
+    path = curves_file(args)
     # The midpoint's curve is recorded with the table's, beside it.
-    midpoint_file = curves_file(args).with_name(
-        result_file(args, 'midpoint').name)
-    for f, step in ((curves_file(args), 'record'), (midpoint_file,
-                                              'record --midpoint')):
+    midpoint_file = path.with_name(result_file(args, 'midpoint').name)
+    for f, step in ((path, 'record'), (midpoint_file, 'record --midpoint')):
         if not f.exists():
             raise SystemExit(f'{f} is missing: run `bench_hpo.py {step}` '
                              'first')
-    curves = pd.read_csv(curves_file(args))
+    curves = pd.read_csv(path)
     midpoint_curve = on_table_clock(pd.read_csv(midpoint_file), curves)
     max_epochs = int(curves[RESOURCE].max())
     out = result_file(args, 'ablation')
@@ -415,9 +421,7 @@ def ablate(args):
     for variant, table, first in ablations(curves, midpoint_curve):
         for seed in range(args.seeds):
             for method in args.methods:
-                if done is not None and (
-                        (done['variant'] == variant) & (done['seed'] == seed)
-                        & (done['method'] == method)).any():
+                if finished(done, variant=variant, method=method, seed=seed):
                     continue
                 frame = run_simulated(table, method, ABLATION_WORKERS, seed,
                                       args.simulated_time, max_epochs, first)
