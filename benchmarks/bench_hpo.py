@@ -136,7 +136,8 @@ def midpoint(space):
 def record(args):
     d2l = load_d2l(args.framework)
     budget = d2l.hpo_budget(args.budget)
-    space = d2l.hpo_search_space(budget.max_epochs)
+    max_epochs = args.max_epochs or budget.max_epochs
+    space = d2l.hpo_search_space(max_epochs)
     configs = dict(enumerate(draw_configs(args.configs, 0, space)))
     kind = 'curves'
     if args.midpoint:
@@ -149,7 +150,7 @@ def record(args):
     done = pd.read_csv(out) if out.exists() else pd.DataFrame(
         columns=['config_id'])
     todo = [i for i in configs
-            if (done['config_id'] == i).sum() < budget.max_epochs]
+            if (done['config_id'] == i).sum() < max_epochs]
     print(f'{budget.name} budget: {len(configs) - len(todo)} of '
           f'{len(configs)} curves in {out}; recording {len(todo)}, '
           f'{budget.n_workers} at a time')
@@ -163,7 +164,7 @@ def record(args):
                  args.framework, '--learning-rate',
                  repr(configs[i]['learning_rate']), '--batch-size',
                  str(configs[i]['batch_size']), '--max-epochs',
-                 str(budget.max_epochs)],
+                 str(max_epochs)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(0.2)
         for i, proc in list(running.items()):
@@ -172,7 +173,7 @@ def record(args):
             stdout, stderr = proc.communicate()
             del running[i]
             rows = curve_rows(i, configs[i], stdout)
-            if proc.returncode or len(rows) != budget.max_epochs:
+            if proc.returncode or len(rows) != max_epochs:
                 print(f'config {i} failed (exit {proc.returncode}), kept '
                       f'out of the table:\n{stderr[-2000:]}')
                 continue
@@ -530,6 +531,14 @@ def report(args):
     print(f'\nSimulated on more workers ({files["simulated"].name}; lowest '
           f'error in the table {best:.3f}):')
     print(table.to_string())
+    print('Earliest time at which a recorded curve reaches the target: '
+          + ', '.join(f'{name} {t:.1f} s'
+                      for name, t in d2l.earliest(curves, goals).items()))
+    runs = sim.groupby(['n_workers', 'method', 'seed']).first()
+    print(f'Trials started, median run ({curves["config_id"].nunique()} '
+          'configurations in the table):')
+    print(runs['trials_started'].groupby(['n_workers', 'method']).median()
+          .unstack().to_string())
     if args.figures:
         folder = pathlib.Path(args.figures)
         folder.mkdir(parents=True, exist_ok=True)
@@ -577,7 +586,9 @@ def main(argv=None):
                         'figures (the chapter reads static/img)')
     parser.add_argument('--learning-rate', type=float, help=argparse.SUPPRESS)
     parser.add_argument('--batch-size', type=int, help=argparse.SUPPRESS)
-    parser.add_argument('--max-epochs', type=int, help=argparse.SUPPRESS)
+    parser.add_argument('--max-epochs', type=int,
+                        help="record: epochs per curve instead of the "
+                        "budget's (shorter curves, for a quick check)")
     args = parser.parse_args(argv)
     if args.step == 'record-one':
         record_one(args.framework, args.learning_rate, args.batch_size,

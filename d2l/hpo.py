@@ -744,6 +744,15 @@ def capped(sim, best):
     return medians.groupby('n_workers').max() <= best
 
 
+# Saved from chapter_hyperparameter_optimization/hpo-simulate.md
+def earliest(curves, goals):
+    """Per target: the earliest time since its start at which a recorded
+    curve reaches it; no simulated run reaches the target sooner."""
+    return {name: curves.loc[curves['validation_error'] <= target,
+                             'elapsed_time'].min()
+            for name, target in goals.items()}
+
+
 # Saved from chapter_hyperparameter_optimization/cluster.md
 def ray_report(trainer, **metrics):
     """Report `metrics` to Ray Tune with a checkpoint of `trainer`."""

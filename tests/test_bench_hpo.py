@@ -70,6 +70,29 @@ def smoke(tmp_path_factory):
 
 
 @needs_torch
+def test_record_writes_one_row_per_epoch_and_resumes(tmp_path):
+    """Two configurations drawn as the table's first two, one epoch each,
+    recorded two at a time; a second run finds them done."""
+    first, again = (bench('record', '--configs', '2', '--max-epochs', '1',
+                          folder=tmp_path) for _ in range(2))
+    curves = pd.read_csv(tmp_path / 'curves-pytorch-cpu.csv')
+    committed = pd.read_csv(COMMITTED / 'curves-pytorch-cpu.csv')
+    assert sorted(curves['config_id']) == [0, 1]
+    assert (curves['epoch'] == 1).all()
+    assert curves['validation_error'].between(0, 1).all()
+    assert (curves['elapsed_time'] > curves['startup']).all()
+    assert (curves['startup'] > 0).all()
+    # The same draws as the committed table's first two configurations.
+    columns = ['config_id', 'learning_rate', 'batch_size']
+    drawn = committed[columns].drop_duplicates().set_index('config_id')
+    for _, row in curves.iterrows():
+        assert np.isclose(row['learning_rate'],
+                          drawn.loc[row['config_id'], 'learning_rate'])
+        assert row['batch_size'] == drawn.loc[row['config_id'], 'batch_size']
+    assert 'recording 2' in first and 'recording 0' in again
+
+
+@needs_torch
 def test_real_run_reports_every_epoch_once(smoke):
     folder, (first, again, *_) = smoke
     real = pd.read_csv(folder / 'real-pytorch-cpu.csv').query(
@@ -125,7 +148,8 @@ def test_report_prints_tables_and_writes_figures(smoke):
     folder, outputs = smoke
     report = outputs[-1]
     for text in ('Targets, from the recorded curves: 25% target 0.',
-                 '10% target (s)', 'one change at a time', 'capped'):
+                 '10% target (s)', 'one change at a time', 'capped',
+                 'Earliest time at which a recorded curve', 'Trials started'):
         assert text in report
     for name in ('bench-hpo-anytime.svg', 'bench-hpo-workers.svg'):
         root = ET.parse(folder / 'figures' / name).getroot()
@@ -195,7 +219,11 @@ def committed():
         ablation=d2l.target_table(read('ablation'), goals,
                                   by=['variant', 'method']),
         sim=d2l.target_table(sim, goals, by=['n_workers', 'method']),
-        capped=d2l.capped(sim, best))
+        capped=d2l.capped(sim, best),
+        earliest=d2l.earliest(curves, goals),
+        trials=sim.groupby(['n_workers', 'method', 'seed'])[
+            'trials_started'].first().groupby(['n_workers', 'method'])
+        .median())
 
 
 # hpo-compare.md
@@ -312,6 +340,28 @@ def test_many_workers(committed):
         assert fastest(committed['sim'].loc[8], name) == 'random search'
 
 
+def test_many_workers_reach_the_earliest_possible_time(committed):
+    """'At 32 and 128 workers random search reaches both targets at about
+    the earliest possible time ... ASHA and synchronous successive halving
+    arrive later'; 'ASHA and synchronous successive halving at eight
+    workers, and every method from 32 on, start more trials than the table
+    has configurations'."""
+    sim, earliest = committed['sim'], committed['earliest']
+    for n_workers in (32, 128):
+        for name, floor in earliest.items():
+            times = sim.loc[n_workers, f'{name} (s)'].astype(float)
+            assert (times >= floor).all()
+            assert times['random search'] <= 1.1 * floor
+            assert (times.drop('random search') > times['random search']).all()
+    table_size = pd.read_csv(COMMITTED / 'curves-pytorch-cpu.csv')[
+        'config_id'].nunique()
+    trials = committed['trials'].unstack('method')
+    assert (trials.loc[2] < table_size).all()
+    assert trials.loc[8, 'random search'] < table_size
+    assert (trials.loc[8, ['ASHA', 'sync SH']] > table_size).all()
+    assert (trials.loc[[32, 128]] > table_size).all().all()
+
+
 # hpo-compare.md and hpo-simulate.md
 
 
@@ -326,6 +376,7 @@ def printed_values(committed):
     """The numbers that the section's cells print from the CSV files, as
     prose would quote them."""
     values = [*committed['goals'].values(), committed['best'],
+              *committed['earliest'].values(), *committed['trials'],
               *committed['worker_time'].to_numpy().ravel()]
     for table in (committed[t] for t in ('real', 'ablation', 'sim')):
         for column in table:
