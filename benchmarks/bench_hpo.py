@@ -534,11 +534,9 @@ def report(args):
     print('Earliest time at which a recorded curve reaches the target: '
           + ', '.join(f'{name} {t:.1f} s'
                       for name, t in d2l.earliest(curves, goals).items()))
-    runs = sim.groupby(['n_workers', 'method', 'seed']).first()
     print(f'Trials started, median run ({curves["config_id"].nunique()} '
           'configurations in the table):')
-    print(runs['trials_started'].groupby(['n_workers', 'method']).median()
-          .unstack().to_string())
+    print(d2l.trials_started(sim).to_string())
     if args.figures:
         folder = pathlib.Path(args.figures)
         folder.mkdir(parents=True, exist_ok=True)

@@ -752,6 +752,13 @@ def earliest(curves, goals):
                              'elapsed_time'].min()
             for name, target in goals.items()}
 
+def trials_started(sim):
+    """The trials started by the median run, per number of workers
+    (rows) and method (columns)."""
+    runs = sim.groupby(['n_workers', 'method', 'seed']).first()
+    return runs['trials_started'].groupby(
+        ['n_workers', 'method']).median().unstack()
+
 
 # Saved from chapter_hyperparameter_optimization/cluster.md
 def ray_report(trainer, **metrics):
